@@ -1,0 +1,40 @@
+# Every target creates (or reuses) .venv and installs the pinned CPU torch *before* anything that
+# depends on torch, so pip never pulls the multi-GB CUDA build.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TORCH  := torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run verify test test-all figures bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job.  Until the simulator (sim.phase_diagram) exists, it is the theory check.
+run: $(STAMP)
+	$(PY) -m theory.verify --json results/theory/verify.json
+
+verify: $(STAMP)
+	$(PY) -m theory.verify --json results/theory/verify.json
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m ''
+
+figures: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m figures.build
+
+bench: $(STAMP)
+	$(PY) -m theory.bench
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -1,0 +1,40 @@
+import json
+
+from theory import claims
+from theory.claims import Outcome, Status
+from theory.verify import main
+
+
+def test_verify_writes_json_and_exits_zero(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    assert main(["--only", "lrr.eq[56]", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    statuses = {c["id"]: c["status"] for c in data["claims"]}
+    assert statuses == {"lrr.eq5": "fails as printed", "lrr.eq6": "verified"}
+    assert "sympy" in data["versions"]
+    assert "lrr.eq5" in capsys.readouterr().out
+
+
+def test_a_broken_project_check_makes_verify_fail(monkeypatch, tmp_path):
+    claims.load_all()
+    registry = dict(claims._REGISTRY)
+    registry["zz.broken"] = claims.Claim("zz.broken", "test", "none", "a check that fails",
+                                         lambda: Outcome.require(False, "deliberately broken"))
+    registry["zz.crash"] = claims.Claim("zz.crash", "test", "none", "a check that raises",
+                                        lambda: 1 / 0)
+    monkeypatch.setattr(claims, "_REGISTRY", registry)
+    assert main(["--only", "zz.*"]) == 1
+    assert claims.run_claim(registry["zz.crash"]).status is Status.ERROR
+
+
+def test_unknown_pattern_is_a_clear_error(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--only", "nothing.matches"])
+    assert "no claim id matches" in capsys.readouterr().err
+
+
+def test_full_verify_has_no_project_failures(tmp_path):
+    """The whole registry runs (as `python -m theory.verify` does) and nothing the project asserts fails."""
+    assert main(["--json", str(tmp_path / "all.json")]) == 0

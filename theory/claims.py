@@ -1,0 +1,120 @@
+"""The claim registry: each checkable statement of a paper is a small registered *claim*.
+
+A claim has an id (``lrr.eq4``), the paper and the place in it (``Eq. (4), App. A.1``), a one-line
+statement of what is checked, and a check function.  The check returns a :class:`Outcome`:
+
+* ``verified``: the statement holds *as printed* (symbolically unless the outcome says ``numeric``);
+* ``fails as printed``: the printed statement is wrong, and the check also derived and verified a
+  corrected form (given in ``corrected``).  This is a *finding about the paper*, not a failure of
+  the project;
+* ``broken``: something the project itself asserts did not hold (e.g. a corrected form that does
+  not verify).  ``python -m theory.verify`` exits non-zero on it, or on an exception (``error``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
+
+
+class Status(str, Enum):
+    VERIFIED = "verified"
+    VERIFIED_NUMERIC = "verified (numeric)"
+    FAILS_AS_PRINTED = "fails as printed"
+    BROKEN = "broken"
+    ERROR = "error"
+
+    @property
+    def is_problem(self) -> bool:
+        """True when the project itself (not the paper) is at fault."""
+        return self in (Status.BROKEN, Status.ERROR)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check found.  ``detail`` says how; ``corrected`` is the verified repair, if any."""
+
+    status: Status
+    detail: str
+    corrected: str = ""
+
+    @staticmethod
+    def from_checks(printed_ok: bool, corrected_ok: bool, detail: str, corrected: str = "",
+                    numeric: bool = False) -> "Outcome":
+        """The common case: a printed statement and (when it fails) our corrected one."""
+        if printed_ok:
+            return Outcome(Status.VERIFIED_NUMERIC if numeric else Status.VERIFIED, detail)
+        if corrected_ok:
+            return Outcome(Status.FAILS_AS_PRINTED, detail, corrected)
+        return Outcome(Status.BROKEN, detail + " | the corrected form did NOT verify", corrected)
+
+    @staticmethod
+    def require(ok: bool, detail: str, numeric: bool = False) -> "Outcome":
+        """A statement the project asserts (a derivation, a proof step): verified or broken."""
+        if ok:
+            return Outcome(Status.VERIFIED_NUMERIC if numeric else Status.VERIFIED, detail)
+        return Outcome(Status.BROKEN, detail)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str
+    ref: str
+    statement: str
+    check: Callable[[], Outcome] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    id: str
+    paper: str
+    ref: str
+    statement: str
+    status: Status
+    detail: str
+    corrected: str
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "paper": self.paper, "ref": self.ref, "statement": self.statement,
+                "status": self.status.value, "detail": self.detail, "corrected": self.corrected,
+                "seconds": round(self.seconds, 4)}
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def claim(id: str, paper: str, ref: str, statement: str):
+    """Decorator registering ``check`` (a function of no arguments returning :class:`Outcome`)."""
+
+    def register(check: Callable[[], Outcome]) -> Callable[[], Outcome]:
+        if id in _REGISTRY:
+            raise ValueError(f"claim id {id!r} is registered twice")
+        _REGISTRY[id] = Claim(id, paper, ref, statement, check)
+        return check
+
+    return register
+
+
+def load_all() -> dict[str, Claim]:
+    """Import every module that registers claims and return the registry (ordered by import)."""
+    from theory import lrr_claims  # noqa: F401  (registers on import)
+
+    return dict(_REGISTRY)
+
+
+def run_claim(c: Claim) -> ClaimResult:
+    start = time.perf_counter()
+    try:
+        out = c.check()
+        if not isinstance(out, Outcome):
+            raise TypeError(f"check of {c.id} returned {type(out).__name__}, not Outcome")
+    except Exception as exc:  # a crash in a check is the project's fault: report it, keep going
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        out = Outcome(Status.ERROR, tb)
+    return ClaimResult(c.id, c.paper, c.ref, c.statement, out.status, out.detail, out.corrected,
+                       time.perf_counter() - start)

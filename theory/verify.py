@@ -1,0 +1,97 @@
+"""``python -m theory.verify``: run every registered claim and print a table.
+
+Exit status: 0 when every claim is ``verified`` or ``fails as printed`` (a finding about the paper,
+with our corrected form verified); 1 when a check the project itself asserts is ``broken`` or
+``error``.  ``--json FILE`` writes the same results as data, with the environment they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import platform
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from theory.claims import ClaimResult, load_all, run_claim
+
+
+def _versions() -> dict:
+    import mpmath
+    import numpy
+    import scipy
+    import sympy
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "sympy": sympy.__version__, "mpmath": mpmath.__version__}
+
+
+def _table(results: list[ClaimResult], verbose: bool) -> str:
+    rows = [("claim", "paper reference", "status", "time")]
+    rows += [(r.id, r.ref, r.status.value, f"{r.seconds:.2f}s") for r in results]
+    widths = [min(max(len(row[i]) for row in rows), 42) for i in range(4)]
+    lines = []
+    for k, row in enumerate(rows):
+        lines.append("  ".join(cell[:widths[i]].ljust(widths[i]) for i, cell in enumerate(row)))
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    for r in results:
+        if verbose or r.status.value not in ("verified", "verified (numeric)"):
+            lines.append("")
+            lines.append(f"{r.id} [{r.status.value}]: {r.statement}")
+            lines.append(textwrap.indent(textwrap.fill(r.detail, 100), "    "))
+            if r.corrected:
+                lines.append(textwrap.indent(textwrap.fill("corrected: " + r.corrected, 100), "    "))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m theory.verify", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON")
+    parser.add_argument("--only", metavar="PATTERN", default="*",
+                        help="run only claims whose id matches this glob (e.g. 'lrr.eq*')")
+    parser.add_argument("--list", action="store_true", help="list the registered claims and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the detail of every claim")
+    args = parser.parse_args(argv)
+
+    registry = load_all()
+    selected = [c for cid, c in registry.items() if fnmatch.fnmatch(cid, args.only)]
+    if not selected:
+        parser.error(f"no claim id matches {args.only!r}; try --list")
+    if args.list:
+        for c in selected:
+            print(f"{c.id:22s} {c.ref:40s} {c.statement}")
+        return 0
+
+    start = time.perf_counter()
+    results = []
+    for c in selected:
+        res = run_claim(c)
+        results.append(res)
+        print(f"  {res.status.value:20s} {res.id}", file=sys.stderr, flush=True)
+    total = time.perf_counter() - start
+
+    print(_table(results, args.verbose))
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    print(f"\n{len(results)} claims in {total:.1f}s: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"claims": [r.as_dict() for r in results], "seconds": round(total, 2),
+                                         "versions": _versions()}, indent=2))
+        print(f"wrote {args.json}")
+    problems = [r for r in results if r.status.is_problem]
+    if problems:
+        print("PROJECT CHECKS FAILED: " + ", ".join(r.id for r in problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
