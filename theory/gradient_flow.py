@@ -134,18 +134,27 @@ def reduced_d1_equation():
 # Numeric: the same right-hand side, for scipy and for sim/'s reference implementation
 
 
-def active_constants(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """C1 = (1/n) sum_{i in I} x_i x_i^T and C2 = (1/n) sum_{i in I} y_i x_i, I = {i : w^T x_i > 0}."""
-    active = (X @ w) > 0
+def constants_on(active: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """C1 = (1/n) sum_{i in I} x_i x_i^T and C2 = (1/n) sum_{i in I} y_i x_i for a given active set I."""
     Xa = X[active]
     n = X.shape[0]
     return Xa.T @ Xa / n, Xa.T @ y[active] / n
 
 
+def active_constants(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`constants_on` the current active set I = {i : w^T x_i > 0}."""
+    return constants_on((X @ w) > 0, X, y)
+
+
+def rhs_from_constants(a: float, w: np.ndarray, C1: np.ndarray, C2: np.ndarray) -> tuple[float, np.ndarray]:
+    """Eq. (7) for fixed constants: (a', w') = (-a w^T C1 w + C2^T w,  -a^2 C1 w + a C2)."""
+    C1w = C1 @ w
+    return float(-a * w @ C1w + C2 @ w), -a * a * C1w + a * C2
+
+
 def flow_rhs(a: float, w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Eq. (7): (a', w') = (-a w^T C1 w + C2^T w,  -a^2 C1 w + a C2) on the current active set."""
-    C1, C2 = active_constants(w, X, y)
-    return float(-a * w @ C1 @ w + C2 @ w), -a * a * (C1 @ w) + a * C2
+    return rhs_from_constants(a, w, *active_constants(w, X, y))
 
 
 def flow_rhs_packed(_t: float, theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -1,0 +1,201 @@
+"""Exact gradient flow of eq. (7) for one trial, event-driven (scipy), with sliding modes handled.
+
+Between activation switches the active set I = {i : w^T x_i > 0} is fixed, and eq. (7) is the smooth
+polynomial system  w' = -a^2 C1 w + a C2,  a' = -a w^T C1 w + C2^T w  with C1, C2 of that set
+(:func:`theory.gradient_flow.constants_on` and :func:`theory.gradient_flow.rhs_from_constants`).  A terminal event fires when a
+sample's pre-activation w^T x_i crosses zero; the integration restarts with the new active set.
+
+The right-hand side jumps across the surface w^T x_i = 0: on it the sample contributes a y_i x_i / n to w'
+when counted active and nothing when inactive (its residual is -y_i there).  If both sides push towards
+the surface, the solution slides along it (Filippov): we keep x_i^T w = 0 with w' = F_off + lambda_i b_i,
+b_i = a y_i x_i / n, lambda_i in [0, 1] chosen so that x_i^T w' = 0 (for several sliding samples at once,
+a small linear system), until some lambda_i leaves [0, 1] (another terminal event) and the sample leaves
+the surface on the side that pushes it away.  Switches, sliding episodes and sign changes of a and w_1
+(non-terminal events) are counted and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from sim.trainers import Flow, TrainResult
+from theory.gradient_flow import constants_on, rhs_from_constants
+
+
+@dataclass
+class FlowResult:
+    theta: np.ndarray
+    loss: float
+    flips_a: int
+    flips_w1: int
+    switches: int
+    sliding: int
+    segments: int
+    truncated: bool  # stopped by max_events before t_end
+    snapshot: np.ndarray | None
+
+
+class _Segment:
+    """The smooth vector field for one fixed active set and one set of sliding samples."""
+
+    def __init__(self, X, y, active, slide):
+        self.n = X.shape[0]
+        self.C1, self.C2 = constants_on(active, X, y)
+        self.XS = X[slide]
+        self.yS = y[slide]
+        self.GS = self.XS @ self.XS.T  # Gram matrix of the sliding samples
+
+    def lambdas(self, theta, w_base_dot=None):
+        """Filippov weights of the sliding samples at theta (empty when none slides); ``w_base_dot`` is
+        w' without the sliding samples, when the caller has it already."""
+        if self.XS.shape[0] == 0:
+            return np.zeros(0)
+        a = theta[0]
+        if w_base_dot is None:
+            w_base_dot = rhs_from_constants(a, theta[1:], self.C1, self.C2)[1]
+        # x_j^T (F_off + sum_i lambda_i a y_i x_i / n) = 0  for every sliding j
+        G = (a / self.n) * self.GS * self.yS[None, :]
+        return np.linalg.lstsq(G, -self.XS @ w_base_dot, rcond=None)[0]
+
+    def rhs(self, theta):
+        a_dot, w_dot = rhs_from_constants(theta[0], theta[1:], self.C1, self.C2)
+        if self.XS.shape[0]:
+            w_dot = w_dot + (theta[0] / self.n) * (self.XS.T @ (self.lambdas(theta, w_dot) * self.yS))
+        return np.concatenate([[a_dot], w_dot])
+
+
+def _field_along(X, y, active, slide, theta, i):
+    """x_i^T w' under the given statuses."""
+    return float(X[i] @ _Segment(X, y, active, slide).rhs(theta)[1:])
+
+
+def _nudge(theta, x, side):
+    """Move w by a relative 1e-13 along x so that side * x^T w > 0 holds strictly after a switch.
+
+    At a switch the sample sits on the surface up to round-off (its margin may be -1e-17 on the side it
+    is now counted on); the event function min_i s_i x_i^T w would then start negative and a crossing of
+    another sample within the first step would go unseen."""
+    w = theta[1:]
+    eps = 1e-13 * np.linalg.norm(x) * max(np.linalg.norm(w), 1e-300)
+    m = float(x @ w)
+    if side * m < eps:
+        theta = theta.copy()
+        theta[1:] = w + (side * eps - m) * x / (x @ x)
+    return theta
+
+
+def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.ndarray, tr: Flow,
+                   snapshot_at: float | None = None) -> FlowResult:
+    """Integrate eq. (7) from theta0 on [0, tr.t_end] for the inputs the mask keeps.
+
+    ``snapshot_at`` is a time (weight rewinding's rewinding point for the flow)."""
+    kept = np.flatnonzero(np.asarray(mask)[1:] > 0)
+    Xk = np.ascontiguousarray(X[:, kept])
+    theta = np.concatenate([[theta0[0]], theta0[1 + kept]]).astype(float)
+    n = Xk.shape[0]
+    z = Xk @ theta[1:]
+    active = z > 0
+    slide = np.zeros(n, dtype=bool)
+    t, flips_a, flips_w1, switches, sliding, segments = 0.0, 0, 0, 0, 0, 0
+    snapshot = None
+    w1_col = 1 + int(np.flatnonzero(kept == 0)[0]) if 0 in kept else None
+    stops = sorted({float(snapshot_at), tr.t_end} if snapshot_at is not None else {tr.t_end})
+    truncated = False
+    while True:
+        target = next(s for s in stops if s > t - 1e-15) if any(s > t - 1e-15 for s in stops) else tr.t_end
+        if snapshot is None and snapshot_at is not None and abs(t - snapshot_at) <= 1e-15:
+            snapshot = theta.copy()
+        if t >= tr.t_end:
+            break
+        if segments >= tr.max_events:
+            truncated = True
+            break
+        seg = _Segment(Xk, y, active, slide)
+        free = ~slide
+        s_free = np.where(active[free], 1.0, -1.0)
+        X_free = Xk[free]
+
+        def cross(_t, th):
+            return float(np.min(s_free * (X_free @ th[1:]))) if X_free.shape[0] else 1.0
+        cross.terminal, cross.direction = True, -1
+
+        def leave(_t, th):
+            if not slide.any():
+                return 1.0
+            lam = seg.lambdas(th)
+            return float(np.min(np.minimum(lam, 1.0 - lam)))
+        leave.terminal, leave.direction = True, -1
+
+        def a_zero(_t, th):
+            return th[0]
+
+        def w1_zero(_t, th):
+            return th[w1_col] if w1_col is not None else 1.0
+
+        sol = solve_ivp(lambda _t, th: seg.rhs(th), (t, target), theta, method="DOP853", rtol=tr.rtol,
+                        atol=tr.atol, events=[cross, leave, a_zero, w1_zero])
+        segments += 1
+        flips_a += len(sol.t_events[2])
+        flips_w1 += len(sol.t_events[3]) if w1_col is not None else 0
+        t, theta = float(sol.t[-1]), sol.y[:, -1].copy()
+        if sol.status == -1:
+            raise RuntimeError(f"gradient flow integration failed at t = {t}: {sol.message}")
+        if sol.status != 1:
+            continue  # reached the target time
+        if len(sol.t_events[0]):  # a free sample reached the surface
+            free_idx = np.flatnonzero(free)
+            i = int(free_idx[np.argmin(s_free * (X_free @ theta[1:]))])
+            new_active = active.copy()
+            new_active[i] = not active[i]
+            old = _field_along(Xk, y, active, slide, theta, i)
+            new = _field_along(Xk, y, new_active, slide, theta, i)
+            switches += 1
+            goes_on = (new > 0) if new_active[i] else (new < 0)
+            if goes_on or old * new >= 0:
+                active = new_active  # a crossing: the sample moves on into the other side
+                theta = _nudge(theta, Xk[i], 1.0 if active[i] else -1.0)
+            else:  # both sides push towards the surface: slide along it
+                slide[i] = True
+                active[i] = False
+                sliding += 1
+        elif len(sol.t_events[1]):  # a sliding sample leaves the surface
+            idx = np.flatnonzero(slide)
+            lam = seg.lambdas(theta)
+            j = int(np.argmin(np.minimum(lam, 1.0 - lam)))
+            slide[idx[j]] = False
+            active[idx[j]] = bool(lam[j] > 0.5)  # lambda -> 1: the active side; -> 0: the inactive side
+            theta = _nudge(theta, Xk[idx[j]], 1.0 if active[idx[j]] else -1.0)
+    th_full = np.zeros(len(theta0))
+    th_full[0] = theta[0]
+    th_full[1 + kept] = theta[1:]
+    if snapshot is not None:
+        snap_full = np.zeros(len(theta0))
+        snap_full[0] = snapshot[0]
+        snap_full[1 + kept] = snapshot[1:]
+    else:
+        snap_full = th_full.copy() if snapshot_at is not None else None
+    r = th_full[0] * np.maximum(X @ th_full[1:], 0.0) - y
+    return FlowResult(th_full, float(0.5 * np.mean(r * r)), flips_a, flips_w1, switches, sliding, segments,
+                      truncated, snap_full)
+
+
+def train_flow(tr: Flow, theta0, X, y, mask, snapshot_at=None) -> TrainResult:
+    """The trainer interface of :mod:`sim.trainers` for the flow: one scipy integration per trial."""
+    import torch
+
+    dev = theta0.device
+    res = [integrate_flow(theta0[k].cpu().numpy(), X[k].cpu().numpy(), y[k].cpu().numpy(), mask[k].cpu().numpy(),
+                          tr, snapshot_at) for k in range(theta0.shape[0])]
+    as_t = lambda v, dt=torch.float64: torch.as_tensor(np.array(v), dtype=dt, device=dev)  # noqa: E731
+    if any(r.truncated for r in res):
+        import warnings
+        warnings.warn(f"{sum(r.truncated for r in res)} flow trial(s) hit max_events = {tr.max_events} before t_end")
+    return TrainResult(
+        theta=as_t([r.theta for r in res]), loss=as_t([r.loss for r in res]),
+        sign_changes_a=as_t([r.flips_a for r in res], torch.long), sign_changes_w1=as_t([r.flips_w1 for r in res], torch.long),
+        steps=as_t([r.segments for r in res], torch.long),
+        snapshot=as_t([r.snapshot for r in res]) if snapshot_at is not None else None,
+        switches=as_t([r.switches for r in res], torch.long), sliding=as_t([r.sliding for r in res], torch.long))

@@ -1,0 +1,49 @@
+"""Magnitude pruning of the input weights w (the output weight a is never pruned).
+
+A schedule removes the same fraction of the remaining inputs at every level so that ``levels`` levels
+reach the target ``sparsity``: after level l, k_l = max(1, round(d (1 - sparsity)^(l / levels))) inputs
+remain (d = 10, 90 %, 3 levels: 10 -> 5 -> 2 -> 1, so that one input remains as in the paper's Fig. 2(a)).
+Ties in magnitude are broken towards the lower input index, identically in the batched and reference code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from theory import validate
+
+
+def check_sparsity(sparsity: float) -> float:
+    if not (isinstance(sparsity, (int, float)) and np.isfinite(sparsity) and 0.0 <= sparsity < 1.0):
+        raise ValueError(f"sparsity must be a fraction in [0, 1) (got {sparsity!r})")
+    return float(sparsity)
+
+
+def level_counts(d: int, sparsity: float, levels: int) -> list[int]:
+    """Inputs remaining after each pruning level 1..levels (non-increasing, at least 1)."""
+    validate.dimension("d", d)
+    validate.dimension("levels", levels)
+    check_sparsity(sparsity)
+    counts, prev = [], d
+    for level in range(1, levels + 1):
+        k = max(1, min(prev, int(round(d * (1.0 - sparsity) ** (level / levels)))))
+        counts.append(k)
+        prev = k
+    return counts
+
+
+def magnitude_prune(theta: torch.Tensor, mask: torch.Tensor, keep: int) -> torch.Tensor:
+    """New mask keeping the ``keep`` largest |w_i| among the inputs the current mask keeps.
+
+    theta, mask: (T, d + 1) with column 0 the output weight a (always kept)."""
+    d = theta.shape[1] - 1
+    if not 1 <= keep <= d:
+        raise ValueError(f"keep must be between 1 and d = {d} (got {keep})")
+    alive = mask[:, 1:] > 0
+    if bool((alive.sum(dim=1) < keep).any()):
+        raise ValueError("cannot keep more inputs than the current mask has")
+    score = torch.where(alive, theta[:, 1:].abs(), torch.full_like(theta[:, 1:], -1.0))
+    order = torch.sort(score, dim=1, descending=True, stable=True).indices[:, :keep]
+    new_w = torch.zeros_like(score).scatter_(1, order, 1.0)
+    return torch.cat([torch.ones_like(mask[:, :1]), new_w], dim=1)

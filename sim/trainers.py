@@ -1,0 +1,299 @@
+"""Trainers of the single neuron behind one interface: ``train(trainer, theta0, X, y, mask)``.
+
+* :class:`GD`: full-batch gradient descent with a fixed step size (batched over trials, torch);
+* :class:`LBFGS`: limited-memory BFGS with an Armijo backtracking line search, each trial its own
+  independent optimizer (per-trial history, curvature checks, step lengths and stopping), batched as
+  tensor operations (torch);
+* :class:`Flow`: the exact gradient flow of eq. (7), event-driven per trial with scipy (:mod:`sim.flow`).
+
+Every trainer reports per trial: the final parameters, the loss, how many times a and w_1 changed sign
+during training, how many iterations it ran (steps), and optionally a snapshot of the parameters after
+``snapshot_at`` steps (the rewinding point of weight rewinding, WR).  The flow also reports how many
+activation switches (samples crossing w^T x = 0) and sliding episodes it handled.  A per-trial numpy
+implementation of GD and L-BFGS is in :mod:`sim.reference` (the oracle the tests compare against).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sim.neuron import loss_and_grad, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
+
+
+@dataclass(frozen=True)
+class GD:
+    """Full-batch gradient descent: theta <- theta - lr * grad, ``steps`` times per training cycle."""
+
+    lr: float = 0.5
+    steps: int = 4000
+    name: str = "gd"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be > 0 (got {self.lr!r})")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1 (got {self.steps!r})")
+
+
+@dataclass(frozen=True)
+class LBFGS:
+    """L-BFGS with the semantics of ``torch.optim.LBFGS`` (the optimizer the paper's experiments most
+    likely used): ``epochs`` calls of ``step()``, each running at most ``max_iter`` iterations; history of
+    ``history`` pairs, stored only when s^T y > 1e-10; at most max_iter * 5 // 4 loss evaluations per call; first step length min(1, 1/|g|_1) * lr, then lr
+    (``line_search='none'``, torch's default) or Armijo backtracking from lr (``'armijo'``); a step call
+    ends early when max|g| <= tolerance_grad, g^T d > -tolerance_change, max|t d| <= tolerance_change or
+    |loss change| < tolerance_change, and the next call continues with the same history.
+
+    Every trial is its own optimizer (own history, step lengths, stopping); the batch only shares tensor
+    operations.  The oracle the tests compare against is ``torch.optim.LBFGS`` itself, one trial at a time:
+    the iterates agree to ~1e-13 while steps stay moderate.  With lr = 1 and no line search L-BFGS sometimes
+    takes steps of length 1e3 across a kink of the ReLU loss; such a step multiplies round-off differences
+    (summation order in the two-loop recursion) and the two trajectories then agree only to ~1e-5.
+    """
+
+    epochs: int = 1000
+    max_iter: int = 20
+    history: int = 100
+    lr: float = 1.0
+    tolerance_grad: float = 1e-7
+    tolerance_change: float = 1e-9
+    line_search: str = "none"
+    name: str = "lbfgs"
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.max_iter < 1 or self.history < 1:
+            raise ValueError(f"epochs, max_iter and history must be >= 1 (got {self.epochs!r}, "
+                             f"{self.max_iter!r}, {self.history!r})")
+        if self.line_search not in ("none", "armijo"):
+            raise ValueError(f"line_search must be 'none' or 'armijo' (got {self.line_search!r})")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Exact gradient flow of eq. (7) on [0, t_end] (scipy DOP853 between activation switches)."""
+
+    t_end: float = 200.0
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    max_events: int = 200_000
+    name: str = "flow"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.t_end) and self.t_end > 0):
+            raise ValueError(f"t_end must be > 0 (got {self.t_end!r})")
+
+
+Trainer = GD | LBFGS | Flow
+
+
+def trainer_from_dict(spec: dict) -> Trainer:
+    kinds = {"gd": GD, "lbfgs": LBFGS, "flow": Flow}
+    spec = dict(spec)
+    kind = spec.pop("name", None)
+    if kind not in kinds:
+        raise ValueError(f"unknown trainer {kind!r}; choose one of {sorted(kinds)}")
+    return kinds[kind](**spec)
+
+
+@dataclass
+class TrainResult:
+    theta: torch.Tensor  # (T, d + 1)
+    loss: torch.Tensor  # (T,)
+    sign_changes_a: torch.Tensor  # (T,) int64
+    sign_changes_w1: torch.Tensor  # (T,) int64
+    steps: torch.Tensor  # (T,) int64: iterations (GD, L-BFGS) or integration segments (flow)
+    snapshot: torch.Tensor | None = None  # theta after snapshot_at steps (WR's rewinding point)
+    switches: torch.Tensor | None = None  # flow only: activation switches per trial
+    sliding: torch.Tensor | None = None  # flow only: sliding episodes per trial
+
+
+def _count_flips(old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    return ((old * new) < 0).long()
+
+
+def train(trainer: Trainer, theta0: torch.Tensor, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+          snapshot_at: int | None = None) -> TrainResult:
+    """Train the masked neuron from theta0 (pruned entries are zeroed first and stay zero)."""
+    theta0 = theta0 * mask
+    if isinstance(trainer, GD):
+        return _train_gd(trainer, theta0, X, y, mask, snapshot_at)
+    if isinstance(trainer, LBFGS):
+        return _train_lbfgs(trainer, theta0, X, y, mask, snapshot_at)
+    if isinstance(trainer, Flow):
+        from sim.flow import train_flow
+        return train_flow(trainer, theta0, X, y, mask, snapshot_at)
+    raise TypeError(f"not a trainer: {trainer!r}")
+
+
+def _train_gd(tr: GD, theta, X, y, mask, snapshot_at):
+    T = theta.shape[0]
+    flips_a = torch.zeros(T, dtype=torch.long, device=theta.device)
+    flips_w = torch.zeros_like(flips_a)
+    snapshot = theta.clone() if snapshot_at == 0 else None
+    for k in range(tr.steps):
+        _, g = loss_and_grad(theta, X, y, mask)
+        new = theta - tr.lr * g
+        flips_a += _count_flips(theta[:, 0], new[:, 0])
+        flips_w += _count_flips(theta[:, 1], new[:, 1])
+        theta = new
+        if snapshot_at is not None and k + 1 == snapshot_at:
+            snapshot = theta.clone()
+    if snapshot_at is not None and snapshot is None:
+        snapshot = theta.clone()
+    steps = torch.full((T,), tr.steps, dtype=torch.long, device=theta.device)
+    return TrainResult(theta, loss_only(theta, X, y, mask), flips_a, flips_w, steps, snapshot)
+
+
+def _two_loop(g, S, Yh, rho, B, gamma):
+    """The L-BFGS two-loop recursion H g for every trial at once, as two triangular solves.
+
+    History in time order (last index newest), empty slots with rho = 0.  With B_ij = s_i^T y_j the first
+    loop's coefficients solve (I + diag(rho) triu(B, 1)) alpha = rho * (S g); then r0 = gamma (g - Y^T alpha)
+    and the second loop's delta = alpha - beta solves (I + diag(rho) tril(B^T, -1)) delta = alpha - rho * (Y r0),
+    giving H g = r0 + S^T delta.  Equal to the sequential recursion in exact arithmetic.  ``unitriangular``
+    makes the solver ignore the diagonal and the other triangle, so diag(rho) B is passed as it is."""
+    R = rho.unsqueeze(2)
+    alpha = torch.linalg.solve_triangular(R * B, R * torch.bmm(S, g.unsqueeze(2)), upper=True, unitriangular=True)
+    r0 = gamma.unsqueeze(1) * (g - torch.bmm(Yh.transpose(1, 2), alpha).squeeze(2))
+    delta = torch.linalg.solve_triangular(R * B.transpose(1, 2), alpha - R * torch.bmm(Yh, r0.unsqueeze(2)),
+                                          upper=False, unitriangular=True)
+    return r0 + torch.bmm(S.transpose(1, 2), delta).squeeze(2)
+
+
+def _armijo(x, z, zd, y, f, slope, direction, t0, searching, c1=1e-4, halvings=40):
+    """Largest t in {t0, t0/2, ...} with Armijo decrease, per trial (0 where none is found).
+
+    Pre-activations are linear in t along the direction, z(t) = z + t zd, so no pass over X is needed."""
+    t = t0.clone()
+    trial = loss_from_z(x[:, 0] + t0 * direction[:, 0], z + t0.unsqueeze(1) * zd, y)
+    accepted = ~searching | (trial <= f + c1 * t0 * slope)
+    idx = torch.nonzero(~accepted).squeeze(1)
+    if idx.numel():
+        ts = t0[idx, None] * 0.5 ** torch.arange(1, halvings + 1, dtype=x.dtype, device=x.device)  # (I, H)
+        a_c = x[idx, 0, None] + ts * direction[idx, 0, None]
+        z_c = z[idx, None, :] + ts.unsqueeze(2) * zd[idx, None, :]
+        r_c = a_c.unsqueeze(2) * torch.relu(z_c) - y[idx, None, :]
+        ok = 0.5 * (r_c * r_c).mean(dim=2) <= f[idx, None] + c1 * ts * slope[idx, None]
+        found = ok.any(dim=1)
+        pick = ts.gather(1, torch.argmax(ok.to(torch.int8), dim=1, keepdim=True)).squeeze(1)
+        t[idx] = torch.where(found, pick, torch.zeros_like(pick))
+    return t
+
+
+def _train_lbfgs(tr: LBFGS, x, X, y, mask, snapshot_at):
+    """Batched L-BFGS with torch.optim.LBFGS's semantics (see :class:`LBFGS`).
+
+    The pre-activations z = X w are carried along (z <- z + t X d), so an iteration costs two passes over
+    the data; z is recomputed exactly every ``_REFRESH`` iterations.  ``snapshot_at`` counts iterations."""
+    T, P = x.shape
+    m = tr.history
+    dev, dt = x.device, x.dtype
+    X_full, y_full, mask_full = X, y, mask
+    z = preactivation(x, X, mask)
+    f, g = loss_and_grad_from_z(x[:, 0], z, X, y, mask)
+    S = torch.zeros(T, m, P, dtype=dt, device=dev)
+    Yh = torch.zeros_like(S)
+    B = torch.zeros(T, m, m, dtype=dt, device=dev)
+    rho = torch.zeros(T, m, dtype=dt, device=dev)
+    gamma = torch.ones(T, dtype=dt, device=dev)
+    started = torch.zeros(T, dtype=torch.bool, device=dev)
+    stored = torch.zeros(T, dtype=torch.long, device=dev)
+    running = torch.ones(T, dtype=torch.bool, device=dev)  # not converged, not stuck, epochs left
+    epochs_used = torch.zeros(T, dtype=torch.long, device=dev)
+    inner = torch.zeros(T, dtype=torch.long, device=dev)
+    g_prev = g.clone()
+    d_prev = torch.zeros_like(x)
+    t_prev = torch.zeros(T, dtype=dt, device=dev)
+    flips_a = torch.zeros(T, dtype=torch.long, device=dev)
+    flips_w = torch.zeros_like(flips_a)
+    steps = torch.zeros_like(flips_a)
+    snapshot = x.clone() if snapshot_at == 0 else None
+    it = 0
+    # Trials finish at very different times; every _COMPACT iterations the working batch is shrunk to the
+    # trials still running (``where`` maps rows of the working batch to trials), so the cost follows the
+    # number of running trials instead of the slowest one.
+    where = torch.arange(T, device=dev)
+    out_x, out_flips_a, out_flips_w, out_steps = x.clone(), flips_a.clone(), flips_w.clone(), steps.clone()
+    while True:
+        # a step() call that starts with a small gradient returns at once: the trial has converged
+        at_epoch_start = inner == 0
+        running &= ~(at_epoch_start & (g.abs().amax(dim=1) <= tr.tolerance_grad))
+        running &= epochs_used < tr.epochs
+        if not bool(running.any()):
+            break
+        if it % _COMPACT == 0 and int(running.sum()) <= 0.75 * running.numel():
+            out_x[where], out_flips_a[where], out_flips_w[where], out_steps[where] = x, flips_a, flips_w, steps
+            keep_rows = torch.nonzero(running).squeeze(1)
+            where = where[keep_rows]
+            (x, z, f, g, S, Yh, B, rho, gamma, started, stored, running, epochs_used, inner, g_prev, d_prev, t_prev,
+             flips_a, flips_w, steps, X, y, mask) = (
+                v[keep_rows] for v in (x, z, f, g, S, Yh, B, rho, gamma, started, stored, running, epochs_used, inner,
+                                       g_prev, d_prev, t_prev, flips_a, flips_w, steps, X, y, mask))
+            T = x.shape[0]
+        # store the last pair (s, y) where s^T y > 1e-10, then the direction by the two-loop recursion
+        s_last = d_prev * t_prev.unsqueeze(1)
+        y_last = g - g_prev
+        ys = (s_last * y_last).sum(dim=1)
+        keep = running & started & (ys > 1e-10)
+        idx = torch.nonzero(keep).squeeze(1)
+        if idx.numel():  # append (s, y) to those trials' histories, dropping the oldest pair
+            sk, yk = s_last[idx], y_last[idx]
+            S_k = torch.cat([S[idx, 1:], sk.unsqueeze(1)], dim=1)
+            Y_k = torch.cat([Yh[idx, 1:], yk.unsqueeze(1)], dim=1)
+            B_k = torch.empty_like(B[idx])
+            B_k[:, :-1, :-1] = B[idx, 1:, 1:]
+            B_k[:, -1, :] = torch.bmm(Y_k, sk.unsqueeze(2)).squeeze(2)  # s_new^T y_j
+            B_k[:, :, -1] = torch.bmm(S_k, yk.unsqueeze(2)).squeeze(2)  # s_i^T y_new
+            S[idx], Yh[idx], B[idx] = S_k, Y_k, B_k
+            rho[idx] = torch.cat([rho[idx, 1:], (1.0 / ys[idx]).unsqueeze(1)], dim=1)
+            gamma[idx] = ys[idx] / (yk * yk).sum(dim=1).clamp_min(1e-300)
+            stored[idx] = torch.clamp(stored[idx] + 1, max=m)
+        c = max(int(stored.max()), 1)  # only the filled tail of the history takes part
+        hg = _two_loop(g, S[:, m - c:], Yh[:, m - c:], rho[:, m - c:], B[:, m - c:, m - c:], gamma)
+        direction = torch.where(started.unsqueeze(1), -hg, -g)
+        t0 = torch.where(started, torch.full_like(t_prev, tr.lr),
+                         torch.clamp(1.0 / g.abs().sum(dim=1).clamp_min(1e-300), max=1.0) * tr.lr)
+        slope = (g * direction).sum(dim=1)
+        stuck = running & (slope > -tr.tolerance_change)  # torch breaks without a step, forever after
+        moving = running & ~stuck
+        zd = preactivation(direction, X, mask)
+        if tr.line_search == "armijo":
+            t = _armijo(x, z, zd, y, f, slope, direction, t0, moving)
+        else:
+            t = t0
+        t = torch.where(moving, t, torch.zeros_like(t))
+        x_new = x + t.unsqueeze(1) * direction
+        it += 1
+        z = preactivation(x_new, X, mask) if it % _REFRESH == 0 else z + t.unsqueeze(1) * zd
+        f_new, g_new = loss_and_grad_from_z(x_new[:, 0], z, X, y, mask)
+        flips_a += _count_flips(x[:, 0], x_new[:, 0])
+        flips_w += _count_flips(x[:, 1], x_new[:, 1])
+        steps += moving.long()
+        # bookkeeping of torch's step() calls
+        g_prev = torch.where(moving.unsqueeze(1), g, g_prev)
+        d_prev = torch.where(moving.unsqueeze(1), direction, d_prev)
+        t_prev = torch.where(moving, t, t_prev)
+        started |= moving
+        inner = inner + moving.long()
+        ends = moving & ((inner >= tr.max_iter) | (inner >= (tr.max_iter * 5) // 4 - 1) | (g_new.abs().amax(dim=1) <= tr.tolerance_grad)
+                         | ((t.unsqueeze(1) * direction).abs().amax(dim=1) <= tr.tolerance_change)
+                         | ((f_new - f).abs() < tr.tolerance_change))
+        epochs_used += ends.long()
+        inner = torch.where(ends, torch.zeros_like(inner), inner)
+        running &= ~stuck
+        mv = moving.unsqueeze(1)
+        x, f, g = torch.where(mv, x_new, x), torch.where(moving, f_new, f), torch.where(mv, g_new, g)
+        if snapshot_at is not None and it == snapshot_at:
+            snapshot = out_x.clone()
+            snapshot[where] = x
+    out_x[where], out_flips_a[where], out_flips_w[where], out_steps[where] = x, flips_a, flips_w, steps
+    if snapshot_at is not None and snapshot is None:
+        snapshot = out_x.clone()
+    return TrainResult(out_x, loss_only(out_x, X_full, y_full, mask_full), out_flips_a, out_flips_w, out_steps, snapshot)
+
+
+_REFRESH = 50
+_COMPACT = 25

@@ -1,0 +1,126 @@
+"""sim.neuron, sim.trainers, sim.flow against autograd, Monte Carlo, torch.optim.LBFGS and scipy."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+from sim import reference as ref
+from sim.flow import integrate_flow
+from sim.neuron import NeuronProblem, full_mask, loss_and_grad, population_relative_error, sample
+from sim.trainers import GD, LBFGS, Flow, train
+from theory.numeric_checks import integrate_theta
+
+
+def _batch(d=4, n=60, sigma=0.1, trials=5, seed=0, quadrant=None):
+    return sample(NeuronProblem(d=d, n=n, sigma=sigma, trials=trials, quadrant=quadrant), seed)
+
+
+@given(d=st.integers(1, 6), seed=st.integers(0, 10_000))
+def test_gradient_matches_autograd_and_numpy(d, seed):
+    b = _batch(d=d, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    mask = full_mask(5, d)
+    mask[:, 1:] = (torch.rand(5, d, generator=g) < 0.7).double()
+    theta = b.theta0.clone().requires_grad_(True)
+    loss, grad = loss_and_grad(b.theta0, b.X, b.y, mask)
+    q = theta * mask
+    r = q[:, :1] * torch.relu(torch.bmm(b.X, q[:, 1:, None]).squeeze(2)) - b.y
+    (0.5 * (r * r).mean(dim=1)).sum().backward()
+    assert torch.allclose(grad, theta.grad, rtol=1e-12, atol=1e-14)
+    for k in range(5):
+        lk, gk = ref.loss_grad(b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), mask[k].numpy())
+        assert lk == pytest.approx(float(loss[k]), rel=1e-12)
+        np.testing.assert_allclose(gk, grad[k].numpy(), rtol=1e-11, atol=1e-14)
+
+
+def test_population_error_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    d, N = 4, 400_000
+    x = rng.normal(size=(N, d)) / np.sqrt(d)
+    for _ in range(4):
+        theta = rng.normal(size=d + 1)
+        f = theta[0] * np.maximum(x @ theta[1:], 0) - np.maximum(x[:, 0], 0)
+        num = f ** 2
+        den = np.mean(np.maximum(x[:, 0], 0) ** 2)
+        est, se = num.mean() / den, num.std() / np.sqrt(N) / den
+        assert abs(population_relative_error(theta) - est) < 5 * se
+    assert population_relative_error(np.array([1.0, 1.0, 0, 0])) == pytest.approx(0.0, abs=1e-15)
+    assert population_relative_error(np.array([0.0, 1.0, 0, 0])) == pytest.approx(1.0)
+
+
+def test_sampling_is_seeded_balanced_and_conditioned():
+    a, b = _batch(seed=3, quadrant="+-"), _batch(seed=3, quadrant="+-")
+    assert torch.equal(a.X, b.X) and torch.equal(a.theta0, b.theta0)
+    assert not torch.equal(a.X, _batch(seed=4).X)
+    th = a.theta0
+    assert torch.allclose(th[:, 0] ** 2, (th[:, 1:] ** 2).sum(1))
+    assert bool((th[:, 0] > 0).all()) and bool((th[:, 1] < 0).all())
+
+
+@pytest.mark.parametrize("kwargs, word", [({"d": 0}, "d"), ({"sigma": -0.1}, "sigma"), ({"n": 0}, "n"),
+                                          ({"quadrant": "+0"}, "quadrant"), ({"init_scale": 0.0}, "init_scale")])
+def test_bad_problem_input(kwargs, word):
+    args = {"d": 3, "n": 10, "sigma": 0.1, "trials": 2} | kwargs
+    with pytest.raises(ValueError, match=word):
+        NeuronProblem(**args)
+
+
+@pytest.mark.parametrize("d, n, seed, max_iter", [(5, 200, 3, 20), (1, 100, 0, 20), (3, 100, 5, 4), (8, 150, 2, 20)])
+def test_batched_lbfgs_is_torch_lbfgs_per_trial(d, n, seed, max_iter):
+    """Cases whose steps stay moderate (see sim.trainers.LBFGS on round-off after very long steps)."""
+    b = _batch(d=d, n=n, trials=4, seed=seed)
+    mask = full_mask(4, d)
+    tr = LBFGS(epochs=5, max_iter=max_iter)
+    res = train(tr, b.theta0, b.X, b.y, mask, snapshot_at=5)
+    for k in range(4):
+        th, flips, snap = ref.train_lbfgs(tr, b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), mask[k].numpy(), 5)
+        np.testing.assert_allclose(res.theta[k].numpy(), th, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(res.snapshot[k].numpy(), snap, rtol=1e-9, atol=1e-11)
+        assert [int(res.sign_changes_a[k]), int(res.sign_changes_w1[k])] == flips.tolist()
+
+
+def test_batched_gd_matches_reference_and_keeps_pruned_zero():
+    b = _batch(d=5, trials=3, seed=1)
+    mask = full_mask(3, 5)
+    mask[:, 3] = 0.0
+    tr = GD(lr=0.5, steps=300)
+    res = train(tr, b.theta0, b.X, b.y, mask, snapshot_at=7)
+    assert bool((res.theta[:, 3] == 0).all())
+    for k in range(3):
+        th, flips, snap = ref.train_gd(tr, b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), mask[k].numpy(), 7)
+        np.testing.assert_allclose(res.theta[k].numpy(), th, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(res.snapshot[k].numpy(), snap, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("quadrant", ["++", "+-", "-+", "--"])
+def test_event_flow_matches_dense_active_set_integration(quadrant):
+    b = _batch(d=4, n=120, trials=1, seed=7, quadrant=quadrant)
+    th0, X, y = b.theta0[0].numpy(), b.X[0].numpy(), b.y[0].numpy()
+    res = integrate_flow(th0, X, y, np.ones(5), Flow(t_end=15.0, rtol=1e-11, atol=1e-13))
+    refsol = integrate_theta(th0, X, y, 15.0, rtol=1e-11, atol=1e-13).y[:, -1]
+    np.testing.assert_allclose(res.theta, refsol, atol=1e-6)
+    assert res.switches >= 1
+    # Lemma 2.2 and balancedness along the exact flow
+    assert np.sign(res.theta[0]) == np.sign(th0[0])
+    assert abs(res.theta[0] ** 2 - res.theta[1:] @ res.theta[1:]) < 1e-7
+
+
+def test_event_flow_agrees_on_a_hand_built_negative_a_case():
+    """Two samples, a < 0, balanced start: both samples switch off and the flow stops on the boundary."""
+    X = np.array([[1.0, 0.0], [0.6, 0.8]])
+    y = np.array([1.0, 2.0])
+    th0 = np.array([-1.0, 0.8, -0.6])
+    res = integrate_flow(th0, X, y, np.ones(3), Flow(t_end=3.0, rtol=1e-11, atol=1e-13))
+    refsol = integrate_theta(th0, X, y, 3.0, rtol=1e-9, atol=1e-12).y[:, -1]
+    np.testing.assert_allclose(res.theta, refsol, atol=1e-5)
+    assert res.switches >= 1 and res.theta[0] < 0
+
+
+def test_trainers_reject_bad_settings():
+    with pytest.raises(ValueError, match="lr"):
+        GD(lr=-1.0)
+    with pytest.raises(ValueError, match="line_search"):
+        LBFGS(line_search="wolfe")
+    with pytest.raises(ValueError, match="t_end"):
+        Flow(t_end=0.0)
