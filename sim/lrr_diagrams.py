@@ -1,0 +1,153 @@
+"""Registered experiments of paper 000 (single hidden neuron, Sec. 2.2-2.3, Fig. 2(a), Fig. 18).
+
+Every cell runs the methods on the same data and initializations (a paired comparison) and stores, per
+method and trial: success (sim.outcome), the population relative error, masks, parameters at the start
+and end of every level, losses, sign changes of a and w_1 per level, and the theory's prediction
+(sim.predictions).  n is not stated in the paper for Fig. 2(a)/18; we use n = 1000 at paper scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.cycles import CycleConfig, run_cycles
+from sim.intervals import wilson
+from sim.neuron import QUADRANT_NAMES, NeuronProblem, sample
+from sim.predictions import predicted_success
+from sim.registry import Diagram, register
+from sim.trainers import trainer_from_dict
+
+
+def _lbfgs(epochs: int) -> dict:
+    return {"name": "lbfgs", "epochs": epochs}
+
+
+def run_neuron_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
+    problem = NeuronProblem(d=cell["d"], n=cell["n"], sigma=cell["sigma"], trials=cell["trials"],
+                            quadrant=cell.get("quadrant"), init_scale=cell.get("init_scale", 1.0))
+    trainer = trainer_from_dict(cell["trainer"])
+    cfg = CycleConfig(levels=cell.get("levels", 3), sparsity=cell.get("sparsity", 0.9),
+                      rewind_step=cell.get("rewind_step", 10), methods=tuple(cell["methods"]))
+    batch = sample(problem, seed, device)
+    records = run_cycles(batch, trainer, cfg)
+    theta0 = batch.theta0.cpu().numpy()
+    out = {"a0": theta0[:, 0], "w10": theta0[:, 1], "seed": np.array(seed)}
+    for method, rec in records.items():
+        for k, v in rec.arrays().items():
+            out[f"{method}/{k}"] = v
+        if method == "wr":  # WR restarts from the rewinding point: its signs decide
+            start = rec.theta_start[:, min(1, rec.theta_start.shape[1] - 1)]
+            a_s, w_s = start[:, 0], start[:, 1]
+        else:
+            a_s, w_s = theta0[:, 0], theta0[:, 1]
+        out[f"{method}/predicted"] = predicted_success(method, a_s, w_s, problem.d)
+    return out
+
+
+def summarize_neuron(finished: list[tuple[dict, dict]]) -> list[dict]:
+    rows = []
+    for cell, arr in finished:
+        for method in cell["methods"]:
+            s = arr[f"{method}/success"].astype(bool)
+            k, n = int(s.sum()), s.size
+            lo, hi = wilson(k, n)
+            rows.append({
+                "cell": cell["key"], "d": cell["d"], "n": cell["n"], "sigma": cell["sigma"],
+                "quadrant": cell.get("quadrant") or "any", "trainer": cell["trainer"]["name"], "method": method,
+                "trials": n, "successes": k, "rate": round(k / n, 4), "ci_low": round(float(lo), 4),
+                "ci_high": round(float(hi), 4),
+                "predicted": round(float(arr[f"{method}/predicted"].mean()), 4),
+                "mask_correct": round(float(arr[f"{method}/masks"][:, -1, 0].mean()), 4),
+                "median_rel_error": float(np.median(arr[f"{method}/rel_error"][:, -1])),
+                "dense_w1_flips": round(float(arr[f"{method}/flips_w1"][:, 0].mean()), 3),
+                "a_sign_changed": round(float((np.sign(arr[f"{method}/theta_end"][:, -1, 0]) != np.sign(arr["a0"])).mean()), 4),
+            })
+    return rows
+
+
+def _quadrant_cells(ds, n, sigma, trials, trainer, methods, rewind_step=10, quadrants=tuple(QUADRANT_NAMES)):
+    return [{"key": f"d{d}_q{q.replace('+', 'p').replace('-', 'm')}", "d": d, "n": n, "sigma": sigma,
+             "quadrant": q, "trials": trials, "trainer": trainer, "methods": list(methods),
+             "levels": 3, "sparsity": 0.9, "rewind_step": rewind_step} for d in ds for q in quadrants]
+
+
+def _grid_cells(p: dict) -> list[dict]:
+    cells = []
+    for d in p["d"]:
+        for other in p[p["axis"]]:
+            sigma = other if p["axis"] == "sigma" else p["sigma"]
+            n = other if p["axis"] == "n" else p["n"]
+            cells.append({"key": f"d{d}_{p['axis']}{other:g}", "d": d, "n": n, "sigma": sigma, "quadrant": None,
+                          "trials": p["trials"], "trainer": _lbfgs(p["epochs"]), "methods": ["lrr", "imp"],
+                          "levels": 3, "sparsity": 0.9, "rewind_step": 10})
+    return cells
+
+
+def _plot_phase(out):
+    from figures.lrr_phase_diagrams import plot
+    return plot(out)
+
+
+def _plot_quadrants(out):
+    from figures.lrr_fig2a_sign_quadrants import plot
+    return plot(out)
+
+
+ALL = ("lrr", "imp", "wr", "imp-balanced")
+
+register(Diagram(
+    name="lrr-phase-d-sigma",
+    title="LRR vs IMP success probability over input dimension d and noise sigma (sign-symmetric init)",
+    paper="000 Sec. 2.2-2.3 (Theorem 2.3: IMP ~ 1/4, LRR ~ 1/2 for d >= 2)",
+    scales={
+        "quick": {"axis": "sigma", "d": [1, 2, 5, 10], "sigma": [0.0, 0.1, 0.3, 1.0], "n": 200, "trials": 32,
+                  "epochs": 10},
+        "paper": {"axis": "sigma", "d": [1, 2, 5, 10, 20, 50], "sigma": [0.0, 0.05, 0.1, 0.3, 0.6, 1.0],
+                  "n": 1000, "trials": 100, "epochs": 100},
+    },
+    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase))
+
+register(Diagram(
+    name="lrr-phase-d-n",
+    title="LRR vs IMP success probability over input dimension d and sample size n (sigma = 0.1)",
+    paper="000 Sec. 2.2-2.3 / A.1 finite-sample remarks",
+    scales={
+        "quick": {"axis": "n", "d": [1, 2, 5, 10], "n": [20, 50, 200], "sigma": 0.1, "trials": 32, "epochs": 10},
+        "paper": {"axis": "n", "d": [1, 2, 5, 10, 20, 50], "n": [20, 50, 100, 200, 1000, 5000], "sigma": 0.1,
+                  "trials": 100, "epochs": 100},
+    },
+    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase))
+
+def _register_quadrants(name: str, title: str, paper: str, scales: dict, trainer, rewind_step: int = 10) -> None:
+    """A per-sign-quadrant experiment (Fig. 2(a) / Fig. 18 style); ``trainer`` maps scale params to a spec."""
+    register(Diagram(
+        name=name, title=title, paper=paper, scales=scales,
+        cells=lambda p: _quadrant_cells(p["ds"], p["n"], p["sigma"], p["trials"], trainer(p), ALL, rewind_step),
+        run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_quadrants))
+
+
+_register_quadrants(
+    "lrr-fig2a", "Fig. 2(a): success of LRR, IMP, WR and balance-restoring IMP per sign quadrant (d = 10, L-BFGS)",
+    "000 Fig. 2(a)",
+    {"quick": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 25, "epochs": 20},
+     "paper": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 100, "epochs": 1000}},
+    lambda p: _lbfgs(p["epochs"]))
+
+_register_quadrants(
+    "lrr-fig18", "Fig. 18: success per sign quadrant against input dimension d (L-BFGS)", "000 Fig. 18",
+    {"quick": {"ds": [1, 2, 5, 10], "n": 500, "sigma": 0.1, "trials": 16, "epochs": 10},
+     "paper": {"ds": [1, 2, 5, 10, 20, 50], "n": 1000, "sigma": 0.1, "trials": 100, "epochs": 1000}},
+    lambda p: _lbfgs(p["epochs"]))
+
+_register_quadrants(
+    "lrr-fig2a-flow", "Fig. 2(a) with the exact gradient flow of eq. (7) instead of L-BFGS (rewinding point t = 1)",
+    "000 Fig. 2(a), Theorems 2.1/2.3",
+    {"quick": {"ds": [10], "n": 200, "sigma": 0.1, "trials": 6, "t_end": 60.0},
+     "paper": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 100, "t_end": 200.0}},
+    lambda p: {"name": "flow", "t_end": p["t_end"]}, rewind_step=1)
+
+_register_quadrants(
+    "lrr-fig2a-gd", "Fig. 2(a) with full-batch gradient descent (lr = 0.5) instead of L-BFGS", "000 Fig. 2(a)",
+    {"quick": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 25, "steps": 400},
+     "paper": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 100, "steps": 20000}},
+    lambda p: {"name": "gd", "lr": 0.5, "steps": p["steps"]})

@@ -1,0 +1,118 @@
+"""The sweep runner and the CLI: determinism, resume, refusal to overwrite, bad input, joblib and Dask."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sim import phase_diagram, registry
+from sim.lrr_diagrams import run_neuron_cell, summarize_neuron
+from sim.registry import Diagram
+from sim.sweep import ResultsError, SweepSpec, read_cell, read_summary, run
+
+TINY = "test-tiny-neuron"
+
+
+def _cells(p):
+    return [{"key": f"d{d}", "d": d, "n": 40, "sigma": 0.1, "quadrant": None, "trials": p["trials"],
+             "trainer": {"name": "gd", "lr": 0.5, "steps": 30}, "methods": ["lrr", "imp"], "levels": 2,
+             "sparsity": 0.5, "rewind_step": 2} for d in (1, 2, 3)]
+
+
+if TINY not in registry._REGISTRY:
+    registry.register(Diagram(name=TINY, title="tiny", paper="test", scales={"quick": {"trials": 3}, "paper": {"trials": 4}},
+                              cells=_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=None))
+
+
+def _run(tmp, **kw):
+    args = {"workers": 1, "progress": False} | kw
+    return run(SweepSpec(TINY, "quick", seed=kw.pop("seed", 0) if "seed" in kw else 0), out=tmp, **args)
+
+
+def _cell_arrays(out):
+    return {f.name: read_cell(f) for f in sorted((out / "cells").glob("*.npz"))}
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].keys() == b[k].keys()
+        for name in a[k]:
+            np.testing.assert_array_equal(a[k][name], b[k][name])
+
+
+def test_results_folder_is_complete_and_deterministic(tmp_path):
+    out1 = _run(tmp_path / "a")
+    out2 = _run(tmp_path / "b")
+    _same(_cell_arrays(out1), _cell_arrays(out2))
+    manifest = json.loads((out1 / "manifest.json").read_text())
+    for key in ("diagram", "scale", "params", "seed", "versions", "git_commit", "cells", "finished"):
+        assert key in manifest
+    rows = read_summary(out1 / "summary.csv")
+    assert len(rows) == 6 and {r["method"] for r in rows} == {"lrr", "imp"}
+    other = run(SweepSpec(TINY, "quick", seed=1), out=tmp_path / "c", workers=1, progress=False)
+    assert not np.array_equal(read_cell(other / "cells" / "d2.npz")["a0"], read_cell(out1 / "cells" / "d2.npz")["a0"])
+
+
+def test_resume_recomputes_only_missing_cells_and_never_overwrites(tmp_path):
+    out = _run(tmp_path / "r")
+    before = _cell_arrays(out)
+    kept = out / "cells" / "d1.npz"
+    mtime = kept.stat().st_mtime_ns
+    (out / "cells" / "d3.npz").unlink()  # as if the run had been killed during that cell
+    with pytest.raises(ResultsError, match="--resume"):
+        _run(out)
+    _run(out, resume=True)
+    assert kept.stat().st_mtime_ns == mtime
+    _same(before, _cell_arrays(out))
+
+
+def test_resume_refuses_foreign_corrupt_or_unrelated_folders(tmp_path):
+    out = _run(tmp_path / "f")
+    with pytest.raises(ResultsError, match="seed"):
+        run(SweepSpec(TINY, "quick", seed=5), out=out, resume=True, progress=False)
+    (out / "cells" / "d2.npz").write_bytes(b"not a zip")
+    with pytest.raises(ResultsError, match="corrupt cell"):
+        _run(out, resume=True)
+    assert (out / "cells" / "d2.npz").read_bytes() == b"not a zip"  # left for the user to inspect
+    (out / "manifest.json").write_text("{ broken")
+    with pytest.raises(ResultsError, match="corrupt manifest"):
+        _run(out, resume=True)
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    with pytest.raises(ResultsError, match="not a results folder"):
+        _run(stranger, resume=True)
+
+
+def test_parallel_joblib_and_dask_give_the_same_numbers(tmp_path):
+    serial = _cell_arrays(_run(tmp_path / "s"))
+    _same(serial, _cell_arrays(_run(tmp_path / "j", workers=2)))
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        _same(serial, _cell_arrays(_run(tmp_path / "d", scheduler=cluster.scheduler_address)))
+
+
+def test_cli_list_unknown_name_and_bad_options(tmp_path, capsys):
+    assert phase_diagram.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "lrr-fig2a-flow"):
+        assert name in listed
+    assert phase_diagram.main(["--diagram", "no-such", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown diagram 'no-such'" in err and "lrr-fig2a" in err
+    assert phase_diagram.main(["--diagram", TINY, "--workers", "0", "--out", str(tmp_path / "y")]) == 2
+    assert phase_diagram.main(["--diagram", TINY, "--device", "tpu", "--out", str(tmp_path / "z")]) == 2
+    assert phase_diagram.main(["--diagram", TINY, "--workers", "1", "--no-progress", "--out", str(tmp_path / "ok")]) == 0
+    assert "lrr" in capsys.readouterr().out
+
+
+def test_bad_cell_parameters_name_the_parameter():
+    cell = _cells({"trials": 2})[0] | {"sigma": -1.0}
+    with pytest.raises(ValueError, match="sigma"):
+        run_neuron_cell(cell, 0, "cpu")
+    with pytest.raises(ValueError, match="sparsity"):
+        run_neuron_cell(_cells({"trials": 2})[0] | {"sparsity": 1.0}, 0, "cpu")
+    with pytest.raises(ValueError, match="d must be"):
+        run_neuron_cell(_cells({"trials": 2})[0] | {"d": 0}, 0, "cpu")
