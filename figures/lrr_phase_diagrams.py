@@ -1,0 +1,57 @@
+"""Paper 000, Sec. 2.2-2.3: LRR vs IMP success probability over (d x sigma) or (d x n), as heatmaps.
+
+Reads ``summary.csv`` of a ``sim.phase_diagram`` results folder (lrr-phase-d-sigma or lrr-phase-d-n) and
+writes ``phase_diagram.png`` beside it: success of LRR, of IMP, and LRR - IMP, each cell annotated with the
+measured rate and, in brackets, the theory's prediction (Theorem 2.1/2.3: 1/4 and 1/2 for d >= 2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sim.sweep import read_summary  # noqa: E402
+
+
+def plot(results: Path) -> list[Path]:
+    results = Path(results)
+    rows = read_summary(results / "summary.csv")
+    manifest = json.loads((results / "manifest.json").read_text())
+    axis = manifest["params"]["axis"]
+    ds = sorted({int(r["d"]) for r in rows})
+    others = sorted({float(r[axis]) for r in rows})
+    grid = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp")}
+    pred = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp")}
+    for r in rows:
+        i, j = ds.index(int(r["d"])), others.index(float(r[axis]))
+        grid[r["method"]][i, j] = float(r["rate"])
+        pred[r["method"]][i, j] = float(r["predicted"])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    panels = [("LRR success", grid["lrr"], pred["lrr"], "viridis", (0, 1)),
+              ("IMP success", grid["imp"], pred["imp"], "viridis", (0, 1)),
+              ("LRR - IMP", grid["lrr"] - grid["imp"], pred["lrr"] - pred["imp"], "RdBu", (-1, 1))]
+    for ax, (title, val, pr, cmap, lim) in zip(axes, panels):
+        im = ax.imshow(val, origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1], aspect="auto")
+        for i in range(len(ds)):
+            for j in range(len(others)):
+                ax.text(j, i, f"{val[i, j]:.2f}\n({pr[i, j]:.2f})", ha="center", va="center", fontsize=7,
+                        color="w" if cmap == "viridis" and val[i, j] < 0.5 else "k")
+        ax.set_xticks(range(len(others)), [f"{o:g}" for o in others])
+        ax.set_yticks(range(len(ds)), [str(d) for d in ds])
+        ax.set_xlabel("noise sigma" if axis == "sigma" else "samples n")
+        ax.set_ylabel("input dimension d")
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    trials = rows[0]["trials"]
+    fig.suptitle(f"{manifest['diagram']} ({manifest['scale']}, {trials} trials/cell, seed {manifest['seed']}): "
+                 "measured rate (theory prediction)", fontsize=9)
+    out = results / "phase_diagram.png"
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return [out]
