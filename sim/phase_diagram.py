@@ -33,10 +33,10 @@ def _print_list() -> None:
             print(f"{'':22s}   {scale}: {len(cells)} cells, {trials} trials")
 
 
-def _print_summary(path: Path) -> None:
+def _print_summary(path: Path, columns: tuple[str, ...] = ()) -> None:
     rows = read_summary(path / "summary.csv")
-    cols = ["d", "n", "sigma", "quadrant", "method", "trials", "rate", "ci_low", "ci_high", "predicted",
-            "mask_correct", "dense_w1_flips"]
+    cols = list(columns) or ["d", "n", "sigma", "quadrant", "method", "trials", "rate", "ci_low", "ci_high",
+                             "predicted", "mask_correct", "dense_w1_flips"]
     cols = [c for c in cols if c in rows[0]]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     print("  ".join(c.rjust(widths[c]) for c in cols))
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         _print_list()
         return 0
     try:
-        registry.get(args.diagram)
+        diagram = registry.get(args.diagram)
         t0 = time.perf_counter()
         out = run(SweepSpec(args.diagram, args.scale, args.seed, args.device), out=args.out, workers=args.workers,
                   resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress)
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {msg}", file=sys.stderr)
         return 2
-    _print_summary(out)
+    _print_summary(out, diagram.columns)
     pngs = sorted(out.glob("*.png"))
     print(f"\n{args.diagram} ({args.scale}) in {time.perf_counter() - t0:.1f} s -> {out}/")
     for f in pngs:

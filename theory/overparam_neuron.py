@@ -259,7 +259,7 @@ def global_minima_hold(n: int = 3) -> tuple[bool, bool]:
 # The numeric forms use the exact rewriting k(u, w) = u^T w / 2 + ||u|| ||w|| Ghat(theta) / (2 pi) with
 # Ghat(theta) = G(theta) - pi cos(theta) = sin(theta) - theta cos(theta) = theta^3/3 + O(theta^5), so
 #     L = ||sum w - v||^2 / 4 + [sum_ij r_i r_j Ghat(theta_ij) - 2 sum_i r_i r_v Ghat(theta_iv)] / (4 pi),
-# and angles from theta = 2 atan2(||a - b||, ||a + b||) for unit a, b.  Summing O(1) kernels and
+# and angles from theta = 2 atan2(||a - b||, ||a + b||) for unit a, b (chords measured from v/||v||).  Summing O(1) kernels and
 # subtracting would lose everything below ~1e-15 of the loss; this form keeps relative precision in the
 # late, slow phase where the loss is 1e-12 and smaller (ours; :func:`stable_form_holds` checks it).
 
@@ -287,10 +287,10 @@ def _ghat(t: torch.Tensor) -> torch.Tensor:
     return torch.where(small, series, torch.sin(t) - t * torch.cos(t))
 
 
-def _pair_angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Angles and sines between unit rows of A (..., m, d) and B (..., k, d): (..., m, k) each."""
-    dif = torch.linalg.vector_norm(A.unsqueeze(-2) - B.unsqueeze(-3), dim=-1)
-    sm = torch.linalg.vector_norm(A.unsqueeze(-2) + B.unsqueeze(-3), dim=-1)
+def _angles_from_chords(chord2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Angle and sine between unit vectors a, b from the squared chord ||a - b||^2 (in [0, 4])."""
+    chord2 = chord2.clamp(0.0, 4.0)
+    dif, sm = torch.sqrt(chord2), torch.sqrt(4.0 - chord2)  # ||a - b||, ||a + b||
     return 2.0 * torch.atan2(dif, sm), dif * sm / 2.0
 
 
@@ -306,9 +306,14 @@ class Geometry:
         self.U = W / safe.unsqueeze(-1) * self.alive.unsqueeze(-1)
         self.rv = torch.linalg.vector_norm(v, dim=-1)  # (...)
         vhat = (v / self.rv.unsqueeze(-1)).unsqueeze(-2)  # (..., 1, d)
-        self.th_ss, self.sin_ss = _pair_angles(self.U, self.U)  # (..., n, n)
-        th_sv, sin_sv = _pair_angles(self.U, vhat)
-        self.th_sv, self.sin_sv = th_sv.squeeze(-1), sin_sv.squeeze(-1)  # (..., n)
+        # chords measured from the teacher's direction: A = U - vhat is small late in training, so
+        # ||u_i - u_j||^2 = |a_i|^2 + |a_j|^2 - 2 a_i.a_j cancels only at the scale |a|^2 (and is exactly 0
+        # on the diagonal); the plain Gram 2 - 2 u_i.u_j would lose every angle below ~1e-8.
+        A = self.U - vhat
+        GA = A @ A.transpose(-1, -2)
+        sq = torch.diagonal(GA, dim1=-2, dim2=-1)  # ||u_i - vhat||^2
+        self.th_ss, self.sin_ss = _angles_from_chords(sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * GA)
+        self.th_sv, self.sin_sv = _angles_from_chords(sq)  # (..., n)
 
     def linear_part(self) -> torch.Tensor:
         """||sum_i w_i - v||^2 / 4 (the part of L that a linear model would have)."""
