@@ -1,12 +1,17 @@
 """Benchmark: batched engine vs the per-trial reference on the same work (prints figures and ratios).
 
-    python -m sim.bench [--suite all|lrr|overparam] [--trials 100] [--device cpu|cuda] [--reference-trials 10]
+    python -m sim.bench [--suite all|lrr|overparam|sparse] [--trials 100] [--device cpu|cuda] [--reference-trials 10]
 
 Suite ``overparam`` (Xu & Du 2023): population GD of n = 5 students in d = 10 for ``--trials`` seeds and
 ``--op-steps`` steps, batched (:func:`sim.overparam.run_gd`) vs the per-trial numpy oracle
 (:mod:`sim.overparam_reference`, timed on a few trials and scaled); it prints steps/s, trial-steps/s and the
 ratio, then the per-step cost of every cell of the paper-scale ``xudu-rates`` sweep (measured on 300 steps)
 and the sweep time it implies (extrapolated: the per-step cost is constant along a run).
+
+Suite ``sparse`` (Zhang et al., paper 001): batched AGD vs the per-trial numpy oracle
+(:mod:`sim.sparse_reference`) on the same work, the per-step cost and data size of the paper-scale Fig. 2 and
+Fig. 4 sweeps (an upper bound on their time: every run to 10,000 steps), and with ``--quick-diagrams`` the wall
+time of every quick-scale ``zhang-*`` diagram.
 
 Suite ``lrr``:
 Work: the full pruning-cycle pipeline of one Fig. 2(a) cell (d = 10, n = 1000, 3 levels to 90 %, methods
@@ -92,6 +97,66 @@ def bench_overparam(trials: int, ref_trials: int, device: str, steps: int) -> li
     return rows
 
 
+def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_diagrams: bool) -> list[dict]:
+    """Zhang et al. (paper 001): batched AGD vs the per-trial numpy oracle on the same work (three sizes, from
+    the quick scale to Fig. 3's d = 300, N = 3000; ``steps`` AGD steps, stopping rule off), the per-step cost and memory of the paper-scale
+    Fig. 2 and Fig. 4 cells, and optionally the wall time of every quick-scale zhang-* diagram."""
+    from sim.agd import AGD, run_agd
+    from sim.registry import get
+    from sim.sparse_reference import agd_one
+    from sim.sparse_teacher import SparseProblem, free_index, init_at_distance, make_instance
+
+    rows = []
+    for K, d, r, N in ((3, 60, 10, 600), (5, 100, 20, 1000), (5, 300, 100, 3000)):
+        inst = make_instance(SparseProblem(K=K, d=d, r=r, N=N, trials=trials), 0, device)
+        W0 = init_at_distance(inst.W_star, inst.M, 0.5, 1)
+        agd = AGD(eta=0.5, beta=0.2, max_iter=steps, tol=0.0)
+        run_agd(inst, W0, AGD(eta=0.5, beta=0.2, max_iter=5, tol=0.0))  # warm-up
+        t_b = _time(lambda: run_agd(inst, W0, agd))
+        k = min(ref_trials, trials)
+        idx = free_index(inst.M).cpu().numpy()
+        Xc, yc, Wc = inst.X.cpu().numpy(), inst.y.cpu().numpy(), W0.cpu().numpy()
+
+        def per_trial():
+            for b in range(k):
+                om = [idx[b, j] for j in range(K)]
+                agd_one([Wc[b, j][om[j]] for j in range(K)], om, Xc[b], yc[b], 0.5, 0.2, steps, 0.0)
+        t_r = _time(per_trial) * trials / k
+        rows.append({"work": f"AGD K={K} d={d} r={r} N={N}, {steps} steps", "trials": trials, "device": device,
+                     "batched_s": round(t_b, 2), "reference_s": round(t_r, 2), "ratio": round(t_r / t_b, 1),
+                     "us_per_trial_step": round(t_b / (steps * trials) * 1e6, 1), "reference_trials_timed": k})
+    for name in ("zhang-fig2", "zhang-fig4"):
+        dg = get(name)
+        cells = dg.cells(dg.scales["paper"])
+        per_step_total, peak = 0.0, 0
+        for cell in (cells[0], cells[-1]):
+            B = cell["trials"] * len(cell.get("lams", [0]))
+            p = SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], trials=min(B, 100))
+            ins = make_instance(p, 0, device)
+            W = init_at_distance(ins.W_star, ins.M, 0.5, 1)
+            t = _time(lambda: run_agd(ins, W, AGD(eta=0.5, beta=0.2, max_iter=20, tol=0.0))) / 20 * B / p.trials
+            per_step_total += t
+            peak = max(peak, B * cell["N"] * cell["d"] * 8 * 2)  # X and one (B, N, d) temporary, float64
+            rows.append({"work": f"paper {name} cell {cell['key']} ({B} runs batched)", "device": device,
+                         "ms_per_step": round(t * 1e3, 2), "data_GiB": round(B * cell["N"] * cell["d"] * 8 / 2 ** 30, 2)})
+        n_cells = len(cells)
+        worst = per_step_total / 2 * n_cells * cells[0]["max_iter"]
+        rows.append({"work": f"paper {name}: {n_cells} cells, upper bound (every run to max_iter)", "device": device,
+                     "sweep_s_upper_bound": round(worst, 0), "peak_cell_GiB": round(peak / 2 ** 30, 2)})
+    if quick_diagrams:
+        import tempfile
+        from pathlib import Path
+
+        from sim.sweep import SweepSpec, run
+        for name in ("zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
+                     "zhang-tensor-init"):
+            with tempfile.TemporaryDirectory() as tmp:
+                t = _time(lambda: run(SweepSpec(name, "quick", device=device), out=Path(tmp) / "r", progress=False,
+                                      plot=False))
+            rows.append({"work": f"{name} quick scale", "device": device, "wall_s": round(t, 1)})
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,7 +166,9 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=20, help="L-BFGS step() calls per level")
     p.add_argument("--gd-steps", type=int, default=500)
     p.add_argument("--op-steps", type=int, default=2000, help="GD steps of the overparam suite")
-    p.add_argument("--suite", default="all", choices=["all", "lrr", "overparam"])
+    p.add_argument("--suite", default="all", choices=["all", "lrr", "overparam", "sparse"])
+    p.add_argument("--sparse-steps", type=int, default=200, help="AGD steps of the sparse suite")
+    p.add_argument("--quick-diagrams", action="store_true", help="sparse suite: also time every quick zhang-* diagram")
     p.add_argument("--json", default=None, help="also write the rows to this file")
     args = p.parse_args(argv)
     info = {"machine": machine(args.device), "threads": torch.get_num_threads(), "versions": versions()}
@@ -116,6 +183,12 @@ def main(argv=None) -> int:
         op_rows = bench_overparam(args.trials, min(args.reference_trials, 5), args.device, args.op_steps)
         rows += op_rows
         for r in op_rows:
+            print("  ".join(f"{k}={v}" for k, v in r.items()))
+    if args.suite in ("all", "sparse"):
+        sp_rows = bench_sparse(min(args.trials, 32), min(args.reference_trials, 4), args.device, args.sparse_steps,
+                               args.quick_diagrams)
+        rows += sp_rows
+        for r in sp_rows:
             print("  ".join(f"{k}={v}" for k, v in r.items()))
     if args.json:
         with open(args.json, "w") as fh:

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-_MODULES = ("sim.lrr_diagrams", "sim.xudu_diagrams")
+_MODULES = ("sim.lrr_diagrams", "sim.xudu_diagrams", "sim.zhang_diagrams")
 
 
 @dataclass(frozen=True)

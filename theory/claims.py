@@ -102,7 +102,7 @@ def claim(id: str, paper: str, ref: str, statement: str):
 
 def load_all() -> dict[str, Claim]:
     """Import every module that registers claims and return the registry (ordered by import)."""
-    from theory import lrr_claims, xudu_claims  # noqa: F401  (register on import)
+    from theory import lrr_claims, xudu_claims, zhang_claims  # noqa: F401  (register on import)
 
     return dict(_REGISTRY)
 
