@@ -142,8 +142,7 @@ def _fig6(results, manifest, cells, rows):
         axes[1].plot(rem, _f(sub, "support_recall"), "o-", label=f"N = {N}")
     for ax in axes:
         ax.axvline(100 * p["r_star"] / p["d"], color="k", ls=":", lw=1)
-        ax.invert_xaxis()
-        ax.set_xscale("log")
+        ax.set_xlim(105, 0)
         ax.set_xlabel("remaining parameters (%)")
     axes[0].set(yscale="log", ylabel="relative test error", title="IMP on synthetic data (dotted: r*/d)")
     axes[1].set(ylabel="fraction of the teacher's weights kept", title="support recall of the mask")

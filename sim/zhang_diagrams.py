@@ -161,7 +161,7 @@ def run_fig6(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
         g = forward(res.W, Xt)
         test_err.append(((g - yt).pow(2).mean(-1) / yt.pow(2).mean(-1)).cpu().numpy())
         remaining.append(M.flatten(1).float().mean(1).cpu().numpy())
-        recall.append(((M & inst.M_teacher).flatten(1).sum(1) / inst.M_teacher.flatten(1).sum(1)).cpu().numpy())
+        recall.append(support_recall(M, inst.M_teacher))
         rel_err.append(relative_error_perm(res.W, inst.W_teacher))
         if rnd == cell["rounds"]:
             break
@@ -171,6 +171,20 @@ def run_fig6(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
         M = torch.zeros(B, K * d, dtype=torch.bool, device=device).scatter_(1, keep, True).view(B, K, d)
     return {"test_err": np.stack(test_err, 1), "remaining": np.stack(remaining, 1),
             "support_recall": np.stack(recall, 1), "rel_err": np.stack(rel_err, 1)}
+
+
+def support_recall(M: torch.Tensor, M_teacher: torch.Tensor) -> np.ndarray:
+    """Fraction of the teacher's weights that the mask keeps, under the best matching of student neurons to
+    teacher neurons (the dense student's neurons are exchangeable, so student j may learn teacher neuron pi(j))."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = torch.einsum("bjd,bld->bjl", M.double(), M_teacher.double()).cpu().numpy()
+    total = M_teacher.flatten(1).sum(1).double().cpu().numpy()
+    out = np.empty(M.shape[0])
+    for b in range(M.shape[0]):
+        rows, cols = linear_sum_assignment(-overlap[b])
+        out[b] = overlap[b][rows, cols].sum() / total[b]
+    return out
 
 
 def summarize_fig6(finished):
