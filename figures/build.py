@@ -13,7 +13,8 @@ import importlib
 from pathlib import Path
 
 FIGURES = ["figures.lrr_eqs4_5_closed_forms"]
-SIM_FIGURES = ["lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "lrr-fig2a-flow", "lrr-fig2a-gd",
+SIM_FIGURES = ["lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "lrr-fig18-one-input", "lrr-fig2a-flow",
+               "lrr-fig2a-gd",
                "xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow",
                "zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
                "zhang-tensor-init"]

@@ -35,6 +35,7 @@ class CycleConfig:
     sparsity: float = 0.9
     rewind_step: int = 10
     methods: tuple[str, ...] = METHODS
+    final_keep: int | None = None  # end with exactly this many inputs (overrides sparsity)
 
     def __post_init__(self):
         validate.dimension("levels", self.levels)
@@ -85,7 +86,7 @@ def restore_balance(theta0: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def run_cycles(batch: NeuronBatch, trainer: Trainer, cfg: CycleConfig) -> dict[str, CycleRecord]:
     T, d = batch.trials, batch.d
     X, y, theta0 = batch.X, batch.y, batch.theta0
-    counts = level_counts(d, cfg.sparsity, cfg.levels)
+    counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
     mask0 = full_mask(T, d, device=theta0.device)
     dense = train(trainer, theta0, X, y, mask0, snapshot_at=cfg.rewind_step)
     rewind_point = dense.snapshot

@@ -27,7 +27,8 @@ def run_neuron_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]
                             quadrant=cell.get("quadrant"), init_scale=cell.get("init_scale", 1.0))
     trainer = trainer_from_dict(cell["trainer"])
     cfg = CycleConfig(levels=cell.get("levels", 3), sparsity=cell.get("sparsity", 0.9),
-                      rewind_step=cell.get("rewind_step", 10), methods=tuple(cell["methods"]))
+                      rewind_step=cell.get("rewind_step", 10), methods=tuple(cell["methods"]),
+                      final_keep=cell.get("final_keep"))
     batch = sample(problem, seed, device)
     records = run_cycles(batch, trainer, cfg)
     theta0 = batch.theta0.cpu().numpy()
@@ -65,10 +66,15 @@ def summarize_neuron(finished: list[tuple[dict, dict]]) -> list[dict]:
     return rows
 
 
-def _quadrant_cells(ds, n, sigma, trials, trainer, methods, rewind_step=10, quadrants=tuple(QUADRANT_NAMES)):
-    return [{"key": f"d{d}_q{q.replace('+', 'p').replace('-', 'm')}", "d": d, "n": n, "sigma": sigma,
-             "quadrant": q, "trials": trials, "trainer": trainer, "methods": list(methods),
-             "levels": 3, "sparsity": 0.9, "rewind_step": rewind_step} for d in ds for q in quadrants]
+def _quadrant_cells(ds, n, sigma, trials, trainer, methods, rewind_step=10, quadrants=tuple(QUADRANT_NAMES),
+                    final_keep=None):
+    cells = [{"key": f"d{d}_q{q.replace('+', 'p').replace('-', 'm')}", "d": d, "n": n, "sigma": sigma,
+              "quadrant": q, "trials": trials, "trainer": trainer, "methods": list(methods),
+              "levels": 3, "sparsity": 0.9, "rewind_step": rewind_step} for d in ds for q in quadrants]
+    if final_keep is not None:
+        for c in cells:
+            c["final_keep"] = final_keep
+    return cells
 
 
 def _grid_cells(p: dict) -> list[dict]:
@@ -119,10 +125,12 @@ register(Diagram(
     cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase))
 
 def _register_quadrants(name: str, title: str, paper: str, scales: dict, trainer, rewind_step: int = 10) -> None:
-    """A per-sign-quadrant experiment (Fig. 2(a) / Fig. 18 style); ``trainer`` maps scale params to a spec."""
+    """A per-sign-quadrant experiment (Fig. 2(a) / Fig. 18 style); ``trainer`` maps scale params to a spec;
+    a scale with ``final_keep`` prunes to exactly that many inputs instead of 90 %."""
     register(Diagram(
         name=name, title=title, paper=paper, scales=scales,
-        cells=lambda p: _quadrant_cells(p["ds"], p["n"], p["sigma"], p["trials"], trainer(p), ALL, rewind_step),
+        cells=lambda p: _quadrant_cells(p["ds"], p["n"], p["sigma"], p["trials"], trainer(p), ALL, rewind_step,
+                                        final_keep=p.get("final_keep")),
         run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_quadrants))
 
 
@@ -137,6 +145,13 @@ _register_quadrants(
     "lrr-fig18", "Fig. 18: success per sign quadrant against input dimension d (L-BFGS)", "000 Fig. 18",
     {"quick": {"ds": [1, 2, 5, 10], "n": 500, "sigma": 0.1, "trials": 16, "epochs": 10},
      "paper": {"ds": [1, 2, 5, 10, 20, 50], "n": 1000, "sigma": 0.1, "trials": 100, "epochs": 1000}},
+    lambda p: _lbfgs(p["epochs"]))
+
+_register_quadrants(
+    "lrr-fig18-one-input", "Fig. 18 pruned to one single input at every d (3 levels, same fraction each; L-BFGS)",
+    "000 Fig. 18, Sec. 2.3 (\"so that only one single input remains\")",
+    {"quick": {"ds": [1, 2, 5, 10, 20], "n": 500, "sigma": 0.1, "trials": 16, "epochs": 10, "final_keep": 1},
+     "paper": {"ds": [1, 2, 5, 10, 20, 50], "n": 1000, "sigma": 0.1, "trials": 100, "epochs": 1000, "final_keep": 1}},
     lambda p: _lbfgs(p["epochs"]))
 
 _register_quadrants(

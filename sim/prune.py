@@ -20,14 +20,23 @@ def check_sparsity(sparsity: float) -> float:
     return float(sparsity)
 
 
-def level_counts(d: int, sparsity: float, levels: int) -> list[int]:
-    """Inputs remaining after each pruning level 1..levels (non-increasing, at least 1)."""
+def level_counts(d: int, sparsity: float, levels: int, final_keep: int | None = None) -> list[int]:
+    """Inputs remaining after each pruning level 1..levels (non-increasing, at least 1): the same fraction
+    removed at each level to reach ``sparsity``, or, with ``final_keep``, to end with exactly that many inputs
+    (paper 000 Sec. 2.3: 90 % at d = 10 is "so that only one single input remains"; ``final_keep=1`` keeps
+    that meaning at any d)."""
     validate.dimension("d", d)
     validate.dimension("levels", levels)
     check_sparsity(sparsity)
+    if final_keep is not None:
+        if isinstance(final_keep, bool) or not isinstance(final_keep, int) or not 1 <= final_keep <= d:
+            raise ValueError(f"final_keep must be an integer between 1 and d = {d} (got {final_keep!r})")
+        sparsity = 1.0 - final_keep / d
     counts, prev = [], d
     for level in range(1, levels + 1):
         k = max(1, min(prev, int(round(d * (1.0 - sparsity) ** (level / levels)))))
+        if final_keep is not None and level == levels:
+            k = final_keep
         counts.append(k)
         prev = k
     return counts

@@ -103,7 +103,8 @@ def magnitude_prune(theta: np.ndarray, mask: np.ndarray, keep: int) -> np.ndarra
 
 
 def run_cycles_one(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, trainer: Trainer, levels: int,
-                   sparsity: float, rewind_step: int, methods) -> dict[str, dict[str, np.ndarray]]:
+                   sparsity: float, rewind_step: int, methods, final_keep: int | None = None
+                   ) -> dict[str, dict[str, np.ndarray]]:
     """The loop of :func:`sim.cycles.run_cycles` for one trial, written out plainly."""
     d = X.shape[1]
     mask0 = np.ones(d + 1)
@@ -111,7 +112,7 @@ def run_cycles_one(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, trainer: Tr
     out = {}
     for method in methods:
         masks, ends, flips = [mask0], [dense], [fl0]
-        for keep in level_counts(d, sparsity, levels):
+        for keep in level_counts(d, sparsity, levels, final_keep):
             mask = magnitude_prune(ends[-1], masks[-1], keep)
             if method == "lrr":
                 start = ends[-1] * mask

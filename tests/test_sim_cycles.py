@@ -42,13 +42,27 @@ def test_magnitude_prune_matches_reference_with_ties(seed, keep):
     assert bool((new <= mask).all())  # never revives a pruned input
 
 
-@pytest.mark.parametrize("trainer", [GD(lr=0.5, steps=150), LBFGS(epochs=2)])
-def test_batched_cycles_match_per_trial_reference(trainer):
+def test_final_keep_prunes_to_exactly_that_many_inputs_at_any_d():
+    for d in (2, 5, 10, 20, 50, 200):
+        counts = level_counts(d, 0.9, 3, final_keep=1)
+        assert counts[-1] == 1 and counts == sorted(counts, reverse=True) and counts[0] < d or d == 2
+    assert level_counts(10, 0.9, 3, final_keep=1) == level_counts(10, 0.9, 3)  # the paper's d = 10 case
+    assert level_counts(20, 0.9, 3)[-1] == 2  # 90 % alone leaves 2 of 20 inputs
+    with pytest.raises(ValueError, match="final_keep"):
+        level_counts(5, 0.9, 3, final_keep=6)
+
+
+@pytest.mark.parametrize("trainer,final_keep", [(GD(lr=0.5, steps=150), None), (LBFGS(epochs=2), None),
+                                                (GD(lr=0.5, steps=100), 1)])
+def test_batched_cycles_match_per_trial_reference(trainer, final_keep):
     b = sample(NeuronProblem(d=6, n=150, sigma=0.1, trials=4), seed=11)
-    cfg = CycleConfig(levels=3, sparsity=0.8, rewind_step=3)
+    cfg = CycleConfig(levels=3, sparsity=0.8, rewind_step=3, final_keep=final_keep)
     recs = run_cycles(b, trainer, cfg)
+    if final_keep:
+        assert all((recs[m].masks[:, -1].sum(1) == final_keep).all() for m in cfg.methods)  # (T, L+1, d)
     for k in range(4):
-        one = ref.run_cycles_one(b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), trainer, 3, 0.8, 3, cfg.methods)
+        one = ref.run_cycles_one(b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), trainer, 3, 0.8, 3, cfg.methods,
+                                 final_keep)
         for m in cfg.methods:
             np.testing.assert_array_equal(recs[m].masks[k], one[m]["masks"])
             np.testing.assert_allclose(recs[m].theta_end[k], one[m]["theta_end"], rtol=1e-6, atol=1e-7)
