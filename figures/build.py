@@ -12,7 +12,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-FIGURES = ["figures.lrr_eqs4_5_closed_forms"]
+FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp"]
 SIM_FIGURES = ["lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "lrr-fig18-one-input", "lrr-fig2a-flow",
                "lrr-fig2a-gd",
                "xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow",

@@ -1,0 +1,159 @@
+"""Iterative pruning on real networks (paper 000 Sec. 3): IMP, WR, LRR, with BN rewinding and random
+balanced masks, checkpointed after every level.
+
+Level 0 trains the dense network from theta(0) (Kaiming normal).  Each level l = 1..L prunes by magnitude
+(keeping ``keep`` = 80 % of the remaining weights, global or layer-wise) from the level's trained weights,
+then retrains with the full schedule from:
+
+* ``imp``: theta(0) on the mask (rewinding to initialization, IMP proper);
+* ``wr``: the weights after ``rewind_epoch`` epochs of dense training (weight rewinding);
+* ``lrr``: the trained weights themselves (learning-rate rewinding: only the schedule restarts);
+  ``bn_rewind`` also resets the BatchNorm parameters and statistics to theta(0)'s;
+* ``imp-rand`` / ``lrr-rand``: as imp / lrr, but each level's mask is a fresh random mask with the same number
+  of weights, spread equally over the layers (balanced layer-wise sparsity).
+
+After every level, ``out/checkpoint.pt`` holds everything needed to continue (model, masks, theta(0), the
+rewinding point, sign history, metrics), written atomically; ``resume=True`` continues from it, losing at
+most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run is identical
+to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from deep import masks as mk
+from deep import signs
+from deep.data import Data
+from deep.train import TrainConfig, train
+
+METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    method: str = "lrr"
+    levels: int = 5
+    keep: float = 0.8
+    scope: str = "global"
+    rewind_epoch: int = 1
+    bn_rewind: bool = False
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; available: {', '.join(METHODS)}")
+        if not isinstance(self.levels, int) or self.levels < 0:
+            raise ValueError(f"levels must be an integer >= 0, got {self.levels!r}")
+        mk.check_keep(self.keep)
+        if self.scope not in ("global", "layerwise"):
+            raise ValueError(f"scope must be 'global' or 'layerwise', got {self.scope!r}")
+        if self.bn_rewind and not self.method.startswith("lrr"):
+            raise ValueError("bn_rewind applies to LRR only (IMP/WR rewind every parameter anyway)")
+
+
+def _bn_keys(model: nn.Module) -> list[str]:
+    keys = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            keys += [f"{name}.{k}" for k in m.state_dict()]
+    return keys
+
+
+def flat_signs(model: nn.Module, masks: dict[str, torch.Tensor]) -> np.ndarray:
+    w = mk.prunable(model)
+    return np.concatenate([(torch.sign(w[k].detach()) * masks[k]).to(torch.int8).cpu().numpy().ravel() for k in w])
+
+
+def start_state(cfg: CycleConfig, trained: dict, theta0: dict, rewind: dict, bn_keys: list[str]) -> dict:
+    """The state a level starts from (before masking)."""
+    if cfg.method in ("imp", "imp-rand"):
+        return copy.deepcopy(theta0)
+    if cfg.method == "wr":
+        return copy.deepcopy(rewind)
+    state = copy.deepcopy(trained)
+    if cfg.bn_rewind:
+        for k in bn_keys:
+            state[k] = theta0[k].clone()
+    return state
+
+
+def _save(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: CycleConfig, out: Path,
+        seed: int = 0, resume: bool = False, log=print, stop_after: int | None = None,
+        meta: dict | None = None) -> dict:
+    """Run (or continue) the cycles; returns the metrics.  ``meta`` (e.g. the model name) is recorded with the
+    configuration.  ``stop_after`` (tests): stop after that level, as a crash would."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ident = {"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name, **(meta or {})}
+    ckpt_path = out / "checkpoint.pt"
+    device = data.x_train.device
+    if ckpt_path.exists():
+        if not resume:
+            raise FileExistsError(f"{out} holds a run; pass resume=True (--resume) to continue it or choose another out")
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ck["ident"] != ident:
+            raise ValueError(f"{out} holds a different run (config differs); choose another out")
+        torch.manual_seed(seed)
+        model = model_fn().to(device)
+        model.load_state_dict(ck["state"])
+        masks, theta0, rewind = ck["masks"], ck["theta0"], ck["rewind"]
+        history, metrics, init_signs, first = ck["history"], ck["metrics"], ck["init_signs"], ck["level"] + 1
+    else:
+        torch.manual_seed(seed)
+        model = model_fn().to(device)
+        masks = mk.full_masks(model)
+        theta0 = copy.deepcopy(model.state_dict())
+        init_signs = flat_signs(model, masks)
+        res = train(model, data, masks, tcfg, seed=seed * 1000, snapshot_epoch=cfg.rewind_epoch)
+        rewind = res.pop("snapshot") or copy.deepcopy(theta0)
+        metrics = [{"level": 0, "density": 1.0, **res}]
+        history = [flat_signs(model, masks)]
+        first = 1
+        log(f"level 0  density 1.0000  test acc {res['test_acc']:.4f}")
+        _save(ckpt_path, {"ident": ident, "level": 0, "state": model.state_dict(), "masks": masks, "theta0": theta0,
+                          "rewind": rewind, "history": history, "metrics": metrics, "init_signs": init_signs})
+        if stop_after == 0:
+            return {"metrics": metrics}
+    bn_keys = _bn_keys(model)
+    gen = torch.Generator()
+    for level in range(first, cfg.levels + 1):
+        gen.manual_seed(seed * 1000 + level)
+        magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
+        if cfg.method.endswith("-rand"):
+            masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)
+        else:
+            masks = magnitude
+        model.load_state_dict(start_state(cfg, model.state_dict(), theta0, rewind, bn_keys))
+        res = train(model, data, masks, tcfg, seed=seed * 1000 + level)
+        res.pop("snapshot")
+        metrics.append({"level": level, "density": mk.density(masks), **res})
+        history.append(flat_signs(model, masks))
+        log(f"level {level}  density {metrics[-1]['density']:.4f}  test acc {res['test_acc']:.4f}")
+        _save(ckpt_path, {"ident": ident, "level": level, "state": model.state_dict(), "masks": masks,
+                          "theta0": theta0, "rewind": rewind, "history": history, "metrics": metrics,
+                          "init_signs": init_signs})
+        if stop_after == level:
+            return {"metrics": metrics}
+    hist = np.stack(history)
+    np.savez_compressed(out / "signs.npz", history=hist, init=init_signs)
+    from sim.provenance import git_commit, versions
+
+    result = {"config": ident, "data_note": data.note, "versions": versions(), "git_commit": git_commit(),
+              "device": str(device), "metrics": metrics, "signs": signs.summary(hist, init_signs)}
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,142 @@
+"""Datasets as tensors resident on the training device (small datasets: no loader processes).
+
+* ``digits``: scikit-learn's 1,797 real 8x8 digits (shipped with the package), 1 x 8 x 8, split 1437/360;
+* ``mnist1d``: MNIST-1D generated offline by the ``mnist1d`` package (4,000 / 1,000 signals of length 40);
+* ``mnist``: MNIST in its IDX layout under ``root`` (``train-images-idx3-ubyte[.gz]`` etc.).  With only the
+  10,000-image test files present (this machine: ``../shared/data/mnist-t10k``), ``mnist-t10k`` splits them
+  8,000 / 2,000, and every report must say so;
+* ``cifar10`` / ``cifar100``: the python-pickle layout under ``root`` (``cifar-10-batches-py/data_batch_1..5``,
+  ``test_batch``; ``cifar-100-python/train``, ``test``).
+
+A missing or wrongly laid out root is an error that names the files expected where.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100")
+
+
+@dataclass
+class Data:
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: int
+    note: str = ""
+
+    def to(self, device) -> "Data":
+        return Data(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
+                    self.y_test.to(device), self.classes, self.note)
+
+
+def _standardize(xtr: np.ndarray, xte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mu, sd = xtr.mean(), xtr.std() + 1e-8
+    return (xtr - mu) / sd, (xte - mu) / sd
+
+
+def _idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def _find(root: Path, stem: str) -> Path | None:
+    for cand in (root / stem, root / f"{stem}.gz"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _root(root, name: str, expected: str) -> Path:
+    if root is None:
+        raise FileNotFoundError(f"dataset {name!r} needs --data-root: a folder holding {expected}")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root {root} does not exist; dataset {name!r} expects {expected} there")
+    return root
+
+
+def load(name: str, root=None, seed: int = 0) -> Data:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        x, y = d.images.astype(np.float32), d.target.astype(np.int64)
+        perm = np.random.default_rng(seed).permutation(len(y))
+        tr, te = perm[:1437], perm[1437:]
+        xtr, xte = _standardize(x[tr], x[te])
+        return Data(name, torch.tensor(xtr[:, None]), torch.tensor(y[tr]), torch.tensor(xte[:, None]),
+                    torch.tensor(y[te]), 10, "scikit-learn digits, random 1437/360 split")
+    if name == "mnist1d":
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        args = get_dataset_args()
+        args.seed = 42 + seed
+        d = make_dataset(args)  # generated offline from templates; never get_dataset(download=True)
+        xtr, xte = _standardize(d["x"].astype(np.float32), d["x_test"].astype(np.float32))
+        return Data(name, torch.tensor(xtr[:, None]), torch.tensor(d["y"].astype(np.int64)),
+                    torch.tensor(xte[:, None]), torch.tensor(d["y_test"].astype(np.int64)), 10,
+                    "MNIST-1D generated offline (mnist1d.make_dataset), 4000/1000")
+    if name in ("mnist", "mnist-t10k"):
+        expected = ("train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz), "
+                    "t10k-labels-idx1-ubyte(.gz)" if name == "mnist" else
+                    "t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)")
+        r = _root(root, name, expected)
+        need = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+        if name == "mnist":
+            need = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] + need
+        files = {s: _find(r, s) for s in need}
+        missing = [s for s, f in files.items() if f is None]
+        if missing:
+            raise FileNotFoundError(f"{r} lacks {', '.join(missing)} (IDX format, optionally .gz); dataset {name!r} "
+                                    f"expects {expected}" + (" -- with only the test files, use 'mnist-t10k'"
+                                                             if name == "mnist" else ""))
+        xt, yt = _idx(files["t10k-images-idx3-ubyte"]).astype(np.float32) / 255, _idx(files["t10k-labels-idx1-ubyte"])
+        if name == "mnist":
+            xtr, ytr = _idx(files["train-images-idx3-ubyte"]).astype(np.float32) / 255, _idx(files["train-labels-idx1-ubyte"])
+            xte, yte, note = xt, yt, "MNIST 60000/10000"
+        else:
+            perm = np.random.default_rng(seed).permutation(len(yt))
+            xtr, ytr, xte, yte = xt[perm[:8000]], yt[perm[:8000]], xt[perm[8000:]], yt[perm[8000:]]
+            note = "MNIST test set only (10,000 real images), split 8000 train / 2000 test"
+        xtr, xte = _standardize(xtr, xte)
+        return Data(name, torch.tensor(xtr[:, None]), torch.tensor(ytr.astype(np.int64)), torch.tensor(xte[:, None]),
+                    torch.tensor(yte.astype(np.int64)), 10, note)
+    # CIFAR pickles
+    sub, train_files, test_file, key, classes = (
+        ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels", 10)
+        if name == "cifar10" else ("cifar-100-python", ["train"], "test", b"fine_labels", 100))
+    r = _root(root, name, f"{sub}/ with {', '.join(train_files + [test_file])}")
+    folder = r / sub
+    missing = [f for f in train_files + [test_file] if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: dataset {name!r} expects the python-pickle "
+                                f"layout {sub}/{{{', '.join(train_files + [test_file])}}}")
+
+    def read(f):
+        with open(folder / f, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        return d[b"data"].reshape(-1, 3, 32, 32).astype(np.float32) / 255, np.asarray(d[key], dtype=np.int64)
+
+    parts = [read(f) for f in train_files]
+    xtr, ytr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    xte, yte = read(test_file)
+    mean = xtr.mean(axis=(0, 2, 3), keepdims=True)
+    std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+    return Data(name, torch.tensor((xtr - mean) / std), torch.tensor(ytr), torch.tensor((xte - mean) / std),
+                torch.tensor(yte), classes, f"{name} {len(ytr)}/{len(yte)}")

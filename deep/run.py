@@ -1,0 +1,66 @@
+"""Iterative pruning on a real network, in the paper's vocabulary.
+
+    python -m deep.run --dataset mnist1d --model cnn --method lrr --levels 10 --epochs 20
+    python -m deep.run --dataset mnist-t10k --data-root ../shared/data/mnist-t10k --model lenet5 --method imp
+    python -m deep.run --dataset cifar10 --data-root ~/data --model resnet18 --method lrr --levels 20 \\
+        --epochs 150 --lr 0.1 --schedule cosine-warmup --device cuda
+    python -m deep.run ... --out results/deep/my-run --resume      # continue after a crash
+
+Writes ``--out`` (default ``results/deep/<dataset>-<model>-<method>-seed<seed>``): checkpoint.pt after every
+level, metrics.json (config, per-level density and accuracies, sign statistics) and signs.npz (the sign of
+every prunable weight after every level, and at initialization).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from deep import cycles, data as dmod, models
+from deep.train import SCHEDULES, TrainConfig
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m deep.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, choices=dmod.DATASETS)
+    p.add_argument("--data-root", default=None, help="folder holding the dataset in its standard layout")
+    p.add_argument("--model", required=True, choices=models.MODELS)
+    p.add_argument("--method", default="lrr", choices=cycles.METHODS)
+    p.add_argument("--levels", type=int, default=5)
+    p.add_argument("--keep", type=float, default=0.8, help="fraction of the remaining weights kept per level")
+    p.add_argument("--scope", default="global", choices=["global", "layerwise"])
+    p.add_argument("--rewind-epoch", type=int, default=1, help="WR: rewind to the weights after this epoch")
+    p.add_argument("--bn-rewind", action="store_true", help="LRR: rewind the BatchNorm parameters only")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--schedule", default="cosine-warmup", choices=SCHEDULES)
+    p.add_argument("--warmup-epochs", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--resume", action="store_true")
+    a = p.parse_args(argv)
+    if a.device.startswith("cuda") and not torch.cuda.is_available():
+        p.error("--device cuda asked for, but torch sees no CUDA device here")
+    d = dmod.load(a.dataset, a.data_root, seed=a.seed).to(a.device)
+    in_shape = tuple(d.x_train.shape[1:])
+    tcfg = TrainConfig(epochs=a.epochs, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay, batch=a.batch,
+                       schedule=a.schedule, warmup_epochs=a.warmup_epochs)
+    ccfg = cycles.CycleConfig(method=a.method, levels=a.levels, keep=a.keep, scope=a.scope,
+                              rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind)
+    out = a.out or Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}"
+    print(f"# {d.note}; model {a.model}; {a.method}, {a.levels} levels keeping {a.keep:.0%} each; out {out}")
+    res = cycles.run(lambda: models.build(a.model, in_shape, d.classes), d, tcfg, ccfg, out, seed=a.seed,
+                     resume=a.resume, meta={"model": a.model})
+    print(f"flips from the initial signs per level: {res['signs']['flips_from_init']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

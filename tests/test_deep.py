@@ -1,0 +1,169 @@
+"""deep/: masks, rewinding rules, sign statistics, checkpoint/resume, datasets and bad input (CPU, tiny)."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from deep import cycles, data as dmod, masks as mk, models, signs
+from deep.train import TrainConfig, train
+
+
+def _tiny_data(n=96, shape=(1, 8, 8), classes=3, seed=0) -> dmod.Data:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = torch.randn(n, *shape, generator=g) + y.view(-1, *([1] * len(shape))).float()
+    return dmod.Data("tiny", x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4:], y[n * 3 // 4:], classes, "tiny")
+
+
+def _cnn():
+    return models.build("cnn", (1, 8, 8), 3)
+
+
+@pytest.mark.parametrize("scope", ["global", "layerwise"])
+def test_masks_keep_exactly_the_requested_fraction(scope):
+    torch.manual_seed(0)
+    m = models.build("mlp", (1, 8, 8), 3)
+    masks = mk.full_masks(m)
+    for _ in range(3):
+        alive = {k: int(v.sum()) for k, v in masks.items()}
+        new = mk.magnitude_prune(m, masks, 0.8, scope)
+        assert all(bool((new[k] <= masks[k]).all()) for k in masks)  # nested
+        if scope == "layerwise":
+            assert all(int(new[k].sum()) == round(0.8 * alive[k]) for k in masks)
+        else:
+            assert sum(int(v.sum()) for v in new.values()) == round(0.8 * sum(alive.values()))
+        kept = torch.cat([w.detach().abs()[new[k]] for k, w in mk.prunable(m).items()])
+        dropped = torch.cat([w.detach().abs()[masks[k] & ~new[k]] for k, w in mk.prunable(m).items()])
+        if scope == "global":
+            assert float(kept.min()) >= float(dropped.max())
+        masks = new
+        mk.apply_(m, masks)
+
+
+def test_pruned_weights_stay_zero_through_training_with_momentum_and_weight_decay():
+    torch.manual_seed(1)
+    m, d = _cnn(), _tiny_data()
+    masks = mk.magnitude_prune(m, mk.full_masks(m), 0.5)
+    train(m, d, masks, TrainConfig(epochs=3, lr=0.2, momentum=0.9, weight_decay=1e-2, batch=16), seed=0)
+    for k, w in mk.prunable(m).items():
+        assert bool((w[~masks[k]] == 0).all())
+        assert bool((w[masks[k]] != 0).any())
+
+
+def test_imp_rewinds_exactly_lrr_continues_and_bn_rewind_touches_only_bn():
+    torch.manual_seed(2)
+    m = _cnn()
+    theta0 = {k: v.clone() for k, v in m.state_dict().items()}
+    train(m, _tiny_data(), mk.full_masks(m), TrainConfig(epochs=2, lr=0.1, batch=16), seed=0)
+    trained = {k: v.clone() for k, v in m.state_dict().items()}
+    rewind = {k: v + 1 for k, v in theta0.items()}
+    bn = cycles._bn_keys(m)
+    assert bn and all("running_mean" in k or "weight" in k or "bias" in k or "num_batches" in k
+                      or "running_var" in k for k in bn)
+    imp = cycles.start_state(cycles.CycleConfig(method="imp"), trained, theta0, rewind, bn)
+    wr = cycles.start_state(cycles.CycleConfig(method="wr"), trained, theta0, rewind, bn)
+    lrr = cycles.start_state(cycles.CycleConfig(method="lrr"), trained, theta0, rewind, bn)
+    lrr_bn = cycles.start_state(cycles.CycleConfig(method="lrr", bn_rewind=True), trained, theta0, rewind, bn)
+    for k in theta0:
+        assert torch.equal(imp[k], theta0[k]) and torch.equal(wr[k], rewind[k]) and torch.equal(lrr[k], trained[k])
+        assert torch.equal(lrr_bn[k], theta0[k] if k in bn else trained[k])
+    changed = [k for k in theta0 if not torch.equal(trained[k], theta0[k])]
+    assert any(k not in bn for k in changed) and any(k in bn for k in changed)
+
+
+def test_balanced_random_masks_have_equal_layer_counts():
+    m = models.build("mlp", (1, 8, 8), 3)  # layers of 16384, 65536 and 768 weights
+    sizes = {k: w.numel() for k, w in mk.prunable(m).items()}
+    for total in (300, 3001, 60000):
+        masks = mk.random_balanced(m, total, torch.Generator().manual_seed(0))
+        counts = {k: int(v.sum()) for k, v in masks.items()}
+        assert sum(counts.values()) == total
+        uncapped = [c for k, c in counts.items() if c < sizes[k]]
+        assert max(uncapped) - min(uncapped) <= 1
+        assert all(c == sizes[k] or c >= max(uncapped) - 1 for k, c in counts.items())
+
+
+def test_sign_statistics_on_a_hand_built_history():
+    init = np.array([1, 1, -1, 1])
+    hist = np.array([[1, -1, -1, 1],
+                     [-1, -1, 1, 0],
+                     [-1, 1, 1, 0],
+                     [-1, 1, -1, 0]], dtype=np.int8)
+    assert signs.switches(hist).tolist() == [1, 1, 2, 0]
+    assert signs.last_change(hist).tolist() == [1, 2, 3, 0]
+    # level 0: 1 of 4 differs from init; level 1: all 3 alive differ; level 2: 2 of 3; level 3: 1 of 3
+    assert np.allclose(signs.flips_from_init(hist, init), [1 / 4, 3 / 3, 2 / 3, 1 / 3])
+
+
+def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
+    d = _tiny_data()
+    tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
+    for method in ("imp", "lrr"):
+        ccfg = cycles.CycleConfig(method=method, levels=3)
+        full = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-full", seed=3, log=lambda s: None)
+        cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None, stop_after=1)
+        with pytest.raises(FileExistsError):
+            cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None)
+        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, resume=True,
+                             log=lambda s: None)
+        assert [r["test_acc"] for r in resumed["metrics"]] == [r["test_acc"] for r in full["metrics"]]
+        a = np.load(tmp_path / f"{method}-full" / "signs.npz")["history"]
+        b = np.load(tmp_path / f"{method}-crash" / "signs.npz")["history"]
+        assert np.array_equal(a, b)
+        dens = [r["density"] for r in full["metrics"]]
+        assert np.allclose(dens, [1, 0.8, 0.64, 0.512], atol=2e-3)
+
+
+def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
+    # MNIST IDX (test files only -> mnist-t10k), written here in the original format
+    root = tmp_path / "mnist"
+    root.mkdir()
+    imgs = np.random.default_rng(0).integers(0, 255, size=(10_000, 28, 28), dtype=np.uint8)
+    labels = (np.arange(10_000) % 10).astype(np.uint8)
+    with gzip.open(root / "t10k-images-idx3-ubyte.gz", "wb") as fh:
+        fh.write(bytes([0, 0, 8, 3]) + (10_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + imgs.tobytes())
+    with gzip.open(root / "t10k-labels-idx1-ubyte.gz", "wb") as fh:
+        fh.write(bytes([0, 0, 8, 1]) + (10_000).to_bytes(4, "big") + labels.tobytes())
+    d = dmod.load("mnist-t10k", root)
+    assert d.x_train.shape == (8000, 1, 28, 28) and d.x_test.shape == (2000, 1, 28, 28) and "8000" in d.note
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.*mnist-t10k"):
+        dmod.load("mnist", root)
+    # CIFAR-10 python pickles
+    c = tmp_path / "c" / "cifar-10-batches-py"
+    c.mkdir(parents=True)
+    for f in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(c / f, "wb") as fh:
+            pickle.dump({b"data": np.zeros((4, 3072), np.uint8), b"labels": [0, 1, 2, 3]}, fh)
+    d = dmod.load("cifar10", tmp_path / "c")
+    assert d.x_train.shape == (20, 3, 32, 32) and d.classes == 10
+    (c / "test_batch").unlink()
+    with pytest.raises(FileNotFoundError, match="test_batch"):
+        dmod.load("cifar10", tmp_path / "c")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="cifar-100-python"):
+        dmod.load("cifar100", empty)
+    with pytest.raises(FileNotFoundError, match="--data-root"):
+        dmod.load("cifar10", None)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        dmod.load("svhn")
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build("alexnet", (3, 32, 32), 10)
+    with pytest.raises(ValueError, match=r"keep must be in \(0, 1\]"):
+        cycles.CycleConfig(keep=1.5)
+    with pytest.raises(ValueError, match="unknown method"):
+        cycles.CycleConfig(method="snip")
+
+
+def test_digits_and_models_run_forward():
+    d = dmod.load("digits")
+    assert d.x_train.shape == (1437, 1, 8, 8) and d.classes == 10
+    for name, shape in (("mlp", (1, 8, 8)), ("cnn", (1, 40)), ("lenet5", (1, 28, 28)), ("resnet18", (3, 32, 32)),
+                        ("vgg16_bn", (3, 32, 32))):
+        m = models.build(name, shape, 10).eval()
+        assert m(torch.zeros(2, *shape)).shape == (2, 10)
