@@ -10,7 +10,12 @@ then retrains with the full schedule from:
 * ``lrr``: the trained weights themselves (learning-rate rewinding: only the schedule restarts);
   ``bn_rewind`` also resets the BatchNorm parameters and statistics to theta(0)'s;
 * ``imp-rand`` / ``lrr-rand``: as imp / lrr, but each level's mask is a fresh random mask with the same number
-  of weights, spread equally over the layers (balanced layer-wise sparsity).
+  of weights, spread equally over the layers (balanced layer-wise sparsity);
+* transplants (:mod:`deep.transplant`): ``mask_from`` takes every level's mask from another run (IMP on the LRR
+  mask, LRR on the IMP mask); ``signs_from`` starts every level with that run's signs at the same level and the
+  method's own magnitudes (IMP init + LRR mask + LRR signs: method imp, mask_from and signs_from the LRR run);
+* ``perturb_level`` / ``perturb_fraction``: flip that fraction of the surviving signs in every layer at the
+  start of that level, then continue (Figs. 6, 7).
 
 After every level, ``out/checkpoint.pt`` holds everything needed to continue (model, masks, theta(0), the
 rewinding point, sign history, metrics), written atomically; ``resume=True`` continues from it, losing at
@@ -32,7 +37,7 @@ import torch
 from torch import nn
 
 from deep import masks as mk
-from deep import signs
+from deep import signs, transplant
 from deep.data import Data
 from deep.train import TrainConfig, train
 
@@ -47,6 +52,10 @@ class CycleConfig:
     scope: str = "global"
     rewind_epoch: int = 1
     bn_rewind: bool = False
+    mask_from: str | None = None  # a source run folder: use its mask at every level (transplant)
+    signs_from: str | None = None  # a source run folder: start each level with its signs (magnitudes kept)
+    perturb_level: int | None = None  # flip signs at the start of this level ...
+    perturb_fraction: float = 0.0  # ... this fraction of the survivors in every layer
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -58,6 +67,12 @@ class CycleConfig:
             raise ValueError(f"scope must be 'global' or 'layerwise', got {self.scope!r}")
         if self.bn_rewind and not self.method.startswith("lrr"):
             raise ValueError("bn_rewind applies to LRR only (IMP/WR rewind every parameter anyway)")
+        if not 0 <= self.perturb_fraction <= 1:
+            raise ValueError(f"perturb_fraction must be in [0, 1], got {self.perturb_fraction!r}")
+        if self.perturb_level is not None and not 1 <= self.perturb_level <= self.levels:
+            raise ValueError(f"perturb_level must be a pruning level 1..{self.levels}, got {self.perturb_level!r}")
+        if self.method.endswith("-rand") and self.mask_from:
+            raise ValueError("a random-mask method cannot also take its mask from another run")
 
 
 def _bn_keys(model: nn.Module) -> list[str]:
@@ -131,14 +146,25 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
             return {"metrics": metrics}
     bn_keys = _bn_keys(model)
     gen = torch.Generator()
+    src_mask = transplant.load_history(cfg.mask_from) if cfg.mask_from else None
+    src_sign = transplant.load_history(cfg.signs_from) if cfg.signs_from else None
     for level in range(first, cfg.levels + 1):
         gen.manual_seed(seed * 1000 + level)
         magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
         if cfg.method.endswith("-rand"):
             masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)
+        elif src_mask is not None:
+            masks = transplant.source_masks(model, src_mask, level)
         else:
             masks = magnitude
         model.load_state_dict(start_state(cfg, model.state_dict(), theta0, rewind, bn_keys))
+        mk.apply_(model, masks)
+        if src_sign is not None:
+            if level >= src_sign.shape[0]:
+                raise ValueError(f"the sign source has levels 0..{src_sign.shape[0] - 1}; level {level} asked for")
+            transplant.set_signs(model, src_sign[level])
+        if cfg.perturb_level == level:
+            transplant.perturb_signs(model, masks, cfg.perturb_fraction, gen)
         res = train(model, data, masks, tcfg, seed=seed * 1000 + level)
         res.pop("snapshot")
         metrics.append({"level": level, "density": mk.density(masks), **res})

@@ -34,6 +34,10 @@ def main(argv=None) -> int:
     p.add_argument("--scope", default="global", choices=["global", "layerwise"])
     p.add_argument("--rewind-epoch", type=int, default=1, help="WR: rewind to the weights after this epoch")
     p.add_argument("--bn-rewind", action="store_true", help="LRR: rewind the BatchNorm parameters only")
+    p.add_argument("--mask-from", default=None, help="source run folder: train on its masks (transplant)")
+    p.add_argument("--signs-from", default=None, help="source run folder: start each level with its signs")
+    p.add_argument("--perturb-level", type=int, default=None, help="flip signs at the start of this level")
+    p.add_argument("--perturb-fraction", type=float, default=0.0, help="fraction of survivors flipped per layer")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.9)
@@ -53,7 +57,9 @@ def main(argv=None) -> int:
     tcfg = TrainConfig(epochs=a.epochs, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay, batch=a.batch,
                        schedule=a.schedule, warmup_epochs=a.warmup_epochs)
     ccfg = cycles.CycleConfig(method=a.method, levels=a.levels, keep=a.keep, scope=a.scope,
-                              rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind)
+                              rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind, mask_from=a.mask_from,
+                              signs_from=a.signs_from, perturb_level=a.perturb_level,
+                              perturb_fraction=a.perturb_fraction)
     out = a.out or Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}"
     print(f"# {d.note}; model {a.model}; {a.method}, {a.levels} levels keeping {a.keep:.0%} each; out {out}")
     res = cycles.run(lambda: models.build(a.model, in_shape, d.classes), d, tcfg, ccfg, out, seed=a.seed,

@@ -167,3 +167,40 @@ def test_digits_and_models_run_forward():
                         ("vgg16_bn", (3, 32, 32))):
         m = models.build(name, shape, 10).eval()
         assert m(torch.zeros(2, *shape)).shape == (2, 10)
+
+
+def test_mask_and_sign_transplants_and_sign_perturbation(tmp_path):
+    from deep import transplant
+
+    d = _tiny_data()
+    tcfg = TrainConfig(epochs=1, lr=0.1, batch=16)
+    quiet = dict(log=lambda s: None)
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), tmp_path / "lrr", seed=5, **quiet)
+    src = np.load(tmp_path / "lrr" / "signs.npz")["history"]
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="imp", levels=2, mask_from=str(tmp_path / "lrr")),
+               tmp_path / "imp-on-lrr", seed=6, **quiet)
+    got = np.load(tmp_path / "imp-on-lrr" / "signs.npz")["history"]
+    # the mask of every level is the source's (a trained weight is never exactly 0 on the mask)
+    assert np.array_equal(got[1:] != 0, src[1:] != 0)
+    # IMP init + LRR mask + LRR signs: magnitudes of theta(0), signs of the source
+    torch.manual_seed(0)
+    m = _cnn()
+    mags = {k: w.detach().abs().clone() for k, w in mk.prunable(m).items()}
+    transplant.set_signs(m, src[2])
+    flat = np.concatenate([torch.sign(w.detach()).numpy().ravel() for w in mk.prunable(m).values()])
+    alive = src[2] != 0
+    assert np.array_equal(flat[alive], src[2][alive])
+    src_masks = transplant.source_masks(m, src, 2)
+    assert all(torch.equal(w.detach().abs()[src_masks[k]], mags[k][src_masks[k]]) for k, w in mk.prunable(m).items())
+    assert all(bool((w.detach()[~src_masks[k]] == 0).all()) for k, w in mk.prunable(m).items())  # off the mask: 0
+    # sign perturbation: exactly round(fraction x alive) flips per layer
+    masks = transplant.source_masks(m, src, 2)
+    before = {k: w.detach().clone() for k, w in mk.prunable(m).items()}
+    flipped = transplant.perturb_signs(m, masks, 0.3, torch.Generator().manual_seed(1))
+    for k, w in mk.prunable(m).items():
+        changed = int(((torch.sign(w) != torch.sign(before[k])) & masks[k] & (before[k] != 0)).sum())
+        assert changed == flipped[k] == round(0.3 * int(masks[k].sum()))
+    with pytest.raises(FileNotFoundError, match="signs.npz"):
+        transplant.load_history(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="perturb_level"):
+        cycles.CycleConfig(levels=2, perturb_level=3, perturb_fraction=0.3)
