@@ -34,6 +34,13 @@ class Data:
     classes: int
     note: str = ""
 
+    def head(self, n_train: int) -> "Data":
+        """The first n_train training examples (the splits are already shuffled)."""
+        if not 1 <= n_train <= len(self.y_train):
+            raise ValueError(f"n_train must be between 1 and {len(self.y_train)} for {self.name}, got {n_train}")
+        return Data(self.name, self.x_train[:n_train], self.y_train[:n_train], self.x_test, self.y_test, self.classes,
+                    f"{self.note}; first {n_train} training examples")
+
     def to(self, device) -> "Data":
         return Data(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
                     self.y_test.to(device), self.classes, self.note)

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--schedule", default="cosine-warmup", choices=SCHEDULES)
     p.add_argument("--warmup-epochs", type=int, default=1)
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--n-train", type=int, default=None, help="use only the first N training examples")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
@@ -52,10 +54,13 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda asked for, but torch sees no CUDA device here")
-    d = dmod.load(a.dataset, a.data_root, seed=a.seed).to(a.device)
+    d = dmod.load(a.dataset, a.data_root, seed=a.seed)
+    if a.n_train:
+        d = d.head(a.n_train)
+    d = d.to(a.device)
     in_shape = tuple(d.x_train.shape[1:])
     tcfg = TrainConfig(epochs=a.epochs, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay, batch=a.batch,
-                       schedule=a.schedule, warmup_epochs=a.warmup_epochs)
+                       schedule=a.schedule, warmup_epochs=a.warmup_epochs, optimizer=a.optimizer)
     ccfg = cycles.CycleConfig(method=a.method, levels=a.levels, keep=a.keep, scope=a.scope,
                               rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind, mask_from=a.mask_from,
                               signs_from=a.signs_from, perturb_level=a.perturb_level,
@@ -63,7 +68,7 @@ def main(argv=None) -> int:
     out = a.out or Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}"
     print(f"# {d.note}; model {a.model}; {a.method}, {a.levels} levels keeping {a.keep:.0%} each; out {out}")
     res = cycles.run(lambda: models.build(a.model, in_shape, d.classes), d, tcfg, ccfg, out, seed=a.seed,
-                     resume=a.resume, meta={"model": a.model})
+                     resume=a.resume, meta={"model": a.model, "n_train": len(d.y_train)})
     print(f"flips from the initial signs per level: {res['signs']['flips_from_init']}")
     return 0
 

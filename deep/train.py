@@ -31,12 +31,15 @@ class TrainConfig:
     batch: int = 128
     schedule: str = "cosine-warmup"
     warmup_epochs: int = 1
+    optimizer: str = "sgd"  # "adam": Adam (the lottery-ticket code paper 001 used), momentum ignored
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; available: {', '.join(SCHEDULES)}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if not (self.lr > 0 and self.batch >= 1 and 0 <= self.warmup_epochs <= self.epochs):
             raise ValueError("need lr > 0, batch >= 1 and 0 <= warmup_epochs <= epochs")
 
@@ -70,7 +73,10 @@ def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: Tra
     """Train in place; returns metrics and, if asked, a copy of the state after ``snapshot_epoch`` epochs
     (the weight-rewinding point)."""
     device = data.x_train.device
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     gen = torch.Generator(device="cpu")
     gen.manual_seed(int(seed))
     n = len(data.y_train)

@@ -158,6 +158,11 @@ def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
         cycles.CycleConfig(keep=1.5)
     with pytest.raises(ValueError, match="unknown method"):
         cycles.CycleConfig(method="snip")
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="n_train"):
+        d.head(21)
+    assert len(d.head(7).y_train) == 7 and len(d.head(7).y_test) == len(d.y_test)
 
 
 def test_digits_and_models_run_forward():
