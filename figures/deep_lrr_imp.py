@@ -41,7 +41,7 @@ def main(out_dir: Path, results: Path = Path("results/deep")) -> list[Path]:
         for folder, m in items:
             prefix = f"{dataset}-{model}-"
             label = folder.name[len(prefix):] if folder.name.startswith(prefix) else folder.name
-            label = re.sub(r"-seed\d+$", "", label) + (" (BN rewind)" if m["config"]["cycle"]["bn_rewind"] else "")
+            label = re.sub(r"-seed\d+$", "", label)
             groups[label].append((folder, m))
         fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
         settled = {}
