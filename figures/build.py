@@ -3,7 +3,8 @@
 * FIGURES: modules with ``main(out_dir) -> list[Path]`` (theory figures, computed from the closed forms);
 * SIM_FIGURES: registered sim diagrams; their figure is re-plotted from the saved results folder
   (``results/sim/<diagram>-<scale>-seed0``, paper scale preferred when it exists) and copied to out_dir.
-  A diagram without saved results is run at quick scale first (``--no-run`` skips it instead).
+  A diagram without saved results is run at quick scale first (``--no-run`` skips it instead), except the
+  slow ones in NOT_RUN_BY_DEFAULT (the exact-flow Fig. 2(a)), which are only re-plotted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ SIM_FIGURES = ["lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "
                "zhang-tensor-init"]
 
 
+# quick scales that take more than a few minutes on 2 cores: re-plotted when saved, never run by make figures
+NOT_RUN_BY_DEFAULT = {"lrr-fig2a-flow"}
+
+
 def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
     import shutil
 
@@ -32,7 +37,7 @@ def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
         if (folder / "summary.csv").is_file():
             break
     else:
-        if not allow_run:
+        if not allow_run or name in NOT_RUN_BY_DEFAULT:
             print(f"{name}: no saved results, skipped (python -m sim.phase_diagram --diagram {name})")
             return []
         folder = run(SweepSpec(name, "quick"), workers=2, resume=True)
