@@ -29,7 +29,8 @@ def _print_list() -> None:
         print(f"{'':22s} {dg.title}")
         for scale in ("quick", "paper"):
             cells = dg.cells(dg.scales[scale])
-            trials = sum(c.get("trials", 0) for c in cells)
+            # a cell that batches several grid values (initial distances, noise levels) runs trials x values
+            trials = sum(c.get("trials", 0) * len(c.get("lams", c.get("noise_levels", [0]))) for c in cells)
             print(f"{'':22s}   {scale}: {len(cells)} cells, {trials} trials")
 
 
