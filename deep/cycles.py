@@ -14,6 +14,8 @@ then retrains with the full schedule from:
 * transplants (:mod:`deep.transplant`): ``mask_from`` takes every level's mask from another run (IMP on the LRR
   mask, LRR on the IMP mask); ``signs_from`` starts every level with that run's signs at the same level and the
   method's own magnitudes (IMP init + LRR mask + LRR signs: method imp, mask_from and signs_from the LRR run);
+* ``criterion``: ``snip`` or ``synflow`` scores instead of magnitudes (:mod:`deep.criteria`, Fig. 16), with
+  IMP-style (imp) or LRR-style (lrr) training;
 * ``perturb_level`` / ``perturb_fraction``: flip that fraction of the surviving signs in every layer at the
   start of that level, then continue (Figs. 6, 7).
 
@@ -37,7 +39,7 @@ import torch
 from torch import nn
 
 from deep import masks as mk
-from deep import signs, transplant
+from deep import criteria, signs, transplant
 from deep.data import Data
 from deep.train import TrainConfig, train
 
@@ -56,6 +58,7 @@ class CycleConfig:
     signs_from: str | None = None  # a source run folder: start each level with its signs (magnitudes kept)
     perturb_level: int | None = None  # flip signs at the start of this level ...
     perturb_fraction: float = 0.0  # ... this fraction of the survivors in every layer
+    criterion: str = "magnitude"  # or "snip", "synflow" (deep.criteria; always global)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -71,6 +74,10 @@ class CycleConfig:
             raise ValueError(f"perturb_fraction must be in [0, 1], got {self.perturb_fraction!r}")
         if self.perturb_level is not None and not 1 <= self.perturb_level <= self.levels:
             raise ValueError(f"perturb_level must be a pruning level 1..{self.levels}, got {self.perturb_level!r}")
+        if self.criterion not in criteria.CRITERIA:
+            raise ValueError(f"unknown pruning criterion {self.criterion!r}; available: {', '.join(criteria.CRITERIA)}")
+        if self.criterion != "magnitude" and self.scope != "global":
+            raise ValueError("snip and synflow rank all layers together: use scope 'global'")
         if self.method.endswith("-rand") and self.mask_from:
             raise ValueError("a random-mask method cannot also take its mask from another run")
 
@@ -150,7 +157,12 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
     src_sign = transplant.load_history(cfg.signs_from) if cfg.signs_from else None
     for level in range(first, cfg.levels + 1):
         gen.manual_seed(seed * 1000 + level)
-        magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
+        if cfg.criterion == "magnitude":
+            magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
+        else:
+            xb = data.x_train[:256]
+            sc = criteria.scores(model, masks, cfg.criterion, xb, data.y_train[:256])
+            magnitude = criteria.prune_by(sc, masks, cfg.keep)
         if cfg.method.endswith("-rand"):
             masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)
         elif src_mask is not None:

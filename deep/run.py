@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--levels", type=int, default=5)
     p.add_argument("--keep", type=float, default=0.8, help="fraction of the remaining weights kept per level")
     p.add_argument("--scope", default="global", choices=["global", "layerwise"])
+    p.add_argument("--criterion", default="magnitude", choices=["magnitude", "snip", "synflow"])
     p.add_argument("--rewind-epoch", type=int, default=1, help="WR: rewind to the weights after this epoch")
     p.add_argument("--bn-rewind", action="store_true", help="LRR: rewind the BatchNorm parameters only")
     p.add_argument("--mask-from", default=None, help="source run folder: train on its masks (transplant)")
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     ccfg = cycles.CycleConfig(method=a.method, levels=a.levels, keep=a.keep, scope=a.scope,
                               rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind, mask_from=a.mask_from,
                               signs_from=a.signs_from, perturb_level=a.perturb_level,
-                              perturb_fraction=a.perturb_fraction)
+                              perturb_fraction=a.perturb_fraction, criterion=a.criterion)
     out = a.out or Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}"
     print(f"# {d.note}; model {a.model}; {a.method}, {a.levels} levels keeping {a.keep:.0%} each; out {out}")
     res = cycles.run(lambda: models.build(a.model, in_shape, d.classes), d, tcfg, ccfg, out, seed=a.seed,

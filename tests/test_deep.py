@@ -209,3 +209,34 @@ def test_mask_and_sign_transplants_and_sign_perturbation(tmp_path):
         transplant.load_history(tmp_path / "nothing")
     with pytest.raises(ValueError, match="perturb_level"):
         cycles.CycleConfig(levels=2, perturb_level=3, perturb_fraction=0.3)
+
+
+def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
+    from deep import criteria
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False), torch.nn.Linear(2, 1, bias=False))
+    W1, W2 = net[0].weight.detach().clone(), net[1].weight.detach().clone()
+    masks = mk.full_masks(net)
+    masks["0.weight"][0, 0] = False
+    # synflow: R = 1^T |W2| |W1 * M| 1, so dR/dW1_ij = |W2_i| (sign handled by abs), score_ij = |W1_ij| |W2_i|
+    s = criteria.scores(net, masks, "synflow", torch.zeros(1, 3), None)
+    want1 = (W1.abs() * masks["0.weight"]) * W2.abs().T
+    assert torch.allclose(s["0.weight"], want1.float(), atol=1e-6) and float(s["0.weight"][0, 0]) == 0
+    want2 = W2.abs() * (W1.abs() * masks["0.weight"]).sum(1)[None]
+    assert torch.allclose(s["1.weight"], want2.float(), atol=1e-6)
+    # snip: |w * dL/dw| of the masked network on the batch
+    x, y = torch.randn(5, 3), torch.zeros(5, dtype=torch.long)
+    net2 = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False), torch.nn.Linear(2, 2, bias=False))
+    m2 = mk.full_masks(net2)
+    s2 = criteria.scores(net2, m2, "snip", x, y)
+    loss = torch.nn.functional.cross_entropy(net2(x), y)
+    g = torch.autograd.grad(loss, [net2[0].weight])[0]
+    assert torch.allclose(s2["0.weight"], (net2[0].weight * g).abs().detach(), atol=1e-7)
+    kept = criteria.prune_by(s2, m2, 0.5)
+    assert sum(int(v.sum()) for v in kept.values()) == round(0.5 * 10)
+    with pytest.raises(ValueError, match="criterion"):
+        cycles.CycleConfig(criterion="grasp")
+    res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
+                     cycles.CycleConfig(method="lrr", levels=2, criterion="synflow"), tmp_path / "sf", log=lambda s: None)
+    assert np.allclose([r["density"] for r in res["metrics"]], [1, 0.8, 0.64], atol=2e-3)
