@@ -41,7 +41,7 @@ from torch import nn
 from deep import masks as mk
 from deep import criteria, signs, transplant
 from deep.data import Data
-from deep.train import TrainConfig, train
+from deep.train import TrainConfig, dist_info, train
 
 METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
 
@@ -108,7 +108,25 @@ def start_state(cfg: CycleConfig, trained: dict, theta0: dict, rewind: dict, bn_
     return state
 
 
+def _broadcast_masks(masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Under torch.distributed: every rank takes rank 0's masks (they agree already when the weights do; this
+    makes it a guarantee)."""
+    world, _ = dist_info()
+    if world == 1:
+        return masks
+    import torch.distributed as dist
+
+    out = {}
+    for k, m in masks.items():
+        t = m.to(torch.uint8)
+        dist.broadcast(t, src=0)
+        out[k] = t.bool()
+    return out
+
+
 def _save(path: Path, obj) -> None:
+    if dist_info()[1] != 0:  # only rank 0 writes
+        return
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
@@ -117,14 +135,19 @@ def _save(path: Path, obj) -> None:
 def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: CycleConfig, out: Path,
         seed: int = 0, resume: bool = False, log=print, stop_after: int | None = None,
         meta: dict | None = None) -> dict:
-    """Run (or continue) the cycles; returns the metrics.  ``meta`` (e.g. the model name) is recorded with the
+    """Run (or continue) the cycles; returns the metrics (and the trained ``model``).  ``meta`` (e.g. the model name) is recorded with the
     configuration.  ``stop_after`` (tests): stop after that level, as a crash would."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ident = {"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name, **(meta or {})}
     ckpt_path = out / "checkpoint.pt"
     device = data.x_train.device
-    if ckpt_path.exists():
+    exists = ckpt_path.exists()
+    if dist_info()[0] > 1:  # every rank looks before rank 0 writes
+        import torch.distributed as dist
+
+        dist.barrier()
+    if exists:
         if not resume:
             raise FileExistsError(f"{out} holds a run; pass resume=True (--resume) to continue it or choose another out")
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -169,6 +192,7 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
             masks = transplant.source_masks(model, src_mask, level)
         else:
             masks = magnitude
+        masks = _broadcast_masks(masks)
         model.load_state_dict(start_state(cfg, model.state_dict(), theta0, rewind, bn_keys))
         mk.apply_(model, masks)
         if src_sign is not None:
@@ -188,10 +212,12 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
         if stop_after == level:
             return {"metrics": metrics}
     hist = np.stack(history)
+    if dist_info()[1] != 0:
+        return {"metrics": metrics, "model": model}
     np.savez_compressed(out / "signs.npz", history=hist, init=init_signs)
     from sim.provenance import git_commit, versions
 
     result = {"config": ident, "data_note": data.note, "versions": versions(), "git_commit": git_commit(),
               "device": str(device), "metrics": metrics, "signs": signs.summary(hist, init_signs)}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    return result
+    return result | {"model": model}

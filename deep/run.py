@@ -5,6 +5,7 @@
     python -m deep.run --dataset cifar10 --data-root ~/data --model resnet18 --method lrr --levels 20 \\
         --epochs 150 --lr 0.1 --schedule cosine-warmup --device cuda
     python -m deep.run ... --out results/deep/my-run --resume      # continue after a crash
+    torchrun --nproc_per_node=8 -m deep.run --dataset cifar10 ... --device cuda   # DistributedDataParallel
 
 Writes ``--out`` (default ``results/deep/<dataset>-<model>-<method>-seed<seed>``): checkpoint.pt after every
 level, metrics.json (config, per-level density and accuracies, sign statistics) and signs.npz (the sign of
@@ -55,6 +56,15 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda asked for, but torch sees no CUDA device here")
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun --nproc_per_node=N -m deep.run ...
+        import torch.distributed as dist
+
+        dist.init_process_group(backend="nccl" if a.device.startswith("cuda") else "gloo")
+        if a.device.startswith("cuda"):
+            a.device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+            torch.cuda.set_device(a.device)
     d = dmod.load(a.dataset, a.data_root, seed=a.seed)
     if a.n_train:
         d = d.head(a.n_train)

@@ -4,6 +4,9 @@ re-applied after every step (so weight decay and momentum cannot revive a pruned
 Schedules (paper 000 Sec. 3 / Table 1): ``cosine-warmup`` (linear warm-up for ``warmup_epochs``, then
 cosine to 0), ``step-warmup`` (warm-up, then x0.1 at 50 % and 75 % of the epochs), ``constant``.  LRR
 repeats the whole schedule at every level, so every level starts with its warm-up.
+
+Under torchrun (torch.distributed initialized) the model is wrapped in DistributedDataParallel and every rank
+trains on its share (rank::world) of each batch of the same shuffled order; the effective batch is ``batch``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,15 @@ class TrainConfig:
             raise ValueError("need lr > 0, batch >= 1 and 0 <= warmup_epochs <= epochs")
 
 
+def dist_info() -> tuple[int, int]:
+    """(world size, rank): (1, 0) unless torch.distributed is initialized (torchrun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
 def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
     total = cfg.epochs * steps_per_epoch
     warm = cfg.warmup_epochs * steps_per_epoch
@@ -73,6 +85,12 @@ def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: Tra
     """Train in place; returns metrics and, if asked, a copy of the state after ``snapshot_epoch`` epochs
     (the weight-rewinding point)."""
     device = data.x_train.device
+    world, rank = dist_info()
+    net = model
+    if world > 1:  # DistributedDataParallel: every rank takes its share of each batch, gradients are averaged
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
@@ -88,10 +106,10 @@ def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: Tra
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
         for i in range(spe):
-            idx = perm[i * cfg.batch:(i + 1) * cfg.batch]
+            idx = perm[i * cfg.batch:(i + 1) * cfg.batch][rank::world]
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_factor(cfg, step, spe)
-            loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+            loss = F.cross_entropy(net(data.x_train[idx]), data.y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -99,6 +117,11 @@ def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: Tra
             step += 1
         if snapshot_epoch is not None and epoch + 1 == snapshot_epoch:
             snapshot = copy.deepcopy(model.state_dict())
+    if world > 1:  # the last step updated each rank's BN statistics from its own share: take rank 0's
+        import torch.distributed as dist
+
+        for b in model.buffers():
+            dist.broadcast(b, src=0)
     acc, test_loss = evaluate(model, data.x_test, data.y_test)
     train_acc, train_loss = evaluate(model, data.x_train, data.y_train)
     return {"test_acc": acc, "test_loss": test_loss, "train_acc": train_acc, "train_loss": train_loss,

@@ -240,3 +240,37 @@ def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
     res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
                      cycles.CycleConfig(method="lrr", levels=2, criterion="synflow"), tmp_path / "sf", log=lambda s: None)
     assert np.allclose([r["density"] for r in res["metrics"]], [1, 0.8, 0.64], atol=2e-3)
+
+
+def _ddp_worker(rank, world, port, out):
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
+                         cycles.CycleConfig(method="lrr", levels=2), out / "run", seed=1, log=lambda s: None)
+        torch.save({"acc": [r["test_acc"] for r in res["metrics"]], "state": res["model"].state_dict()},
+                   out / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_distributed_data_parallel_keeps_ranks_identical(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, tmp_path), nprocs=2, join=True)
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert a["acc"] == b["acc"] and len(a["acc"]) == 3
+    assert all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"])  # identical weights, masks, BN
+    ck = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert ck["level"] == 2 and abs(mk.density(ck["masks"]) - 0.64) < 2e-3
+    assert (tmp_path / "run" / "metrics.json").is_file()
