@@ -1,4 +1,5 @@
-"""Models: a small MLP and CNN for quick runs, LeNet-5, ResNet-18 (CIFAR form) and VGG-16 with BatchNorm.
+"""Models: a small MLP and CNN for quick runs, LeNet-5, ResNet-18 and ResNet-50 (CIFAR form) and VGG-16 with
+BatchNorm.
 Every Linear / Conv weight is Kaiming-normal initialized (paper 000 Sec. 3), biases 0, BN weight 1 bias 0.
 
 ``build(name, in_shape, classes)``: in_shape is (channels, length) for 1-D data and (channels, H, W) for
@@ -12,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-MODELS = ("mlp", "cnn", "lenet5", "resnet18", "vgg16_bn")
+MODELS = ("mlp", "cnn", "lenet5", "resnet18", "resnet50", "vgg16_bn")
 
 
 def kaiming_(model: nn.Module) -> nn.Module:
@@ -67,6 +68,33 @@ class _Basic(nn.Module):
         return torch.relu(self.b2(self.c2(out)) + self.short(x))
 
 
+class _Bottleneck(nn.Module):
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        cout = 4 * width
+        self.body = nn.Sequential(nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+                                  nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+                                  nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.short = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.short(x))
+
+
+def resnet50(in_shape, classes) -> nn.Module:
+    """ResNet-50 in its CIFAR form: 3x3 stem, no max-pool, bottleneck stages (3, 4, 6, 3), widths 64-512 (x4)."""
+    layers = [nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        for b in range(blocks):
+            layers.append(_Bottleneck(cin, width, stride if b == 0 else 1))
+            cin = 4 * width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
 def resnet18(in_shape, classes) -> nn.Module:
     """ResNet-18 in its CIFAR form: 3x3 stem, no max-pool, stages 64-128-256-512."""
     layers = [nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
@@ -92,9 +120,10 @@ def vgg16_bn(in_shape, classes) -> nn.Module:
 
 
 def build(name: str, in_shape, classes: int) -> nn.Module:
-    makers = {"mlp": mlp, "cnn": cnn, "lenet5": lenet5, "resnet18": resnet18, "vgg16_bn": vgg16_bn}
+    makers = {"mlp": mlp, "cnn": cnn, "lenet5": lenet5, "resnet18": resnet18, "resnet50": resnet50,
+              "vgg16_bn": vgg16_bn}
     if name not in makers:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    if name in ("lenet5", "resnet18", "vgg16_bn") and len(in_shape) != 3:
+    if name in ("lenet5", "resnet18", "resnet50", "vgg16_bn") and len(in_shape) != 3:
         raise ValueError(f"model {name!r} needs image inputs (channels, H, W), got shape {tuple(in_shape)}")
     return kaiming_(makers[name](tuple(in_shape), classes))

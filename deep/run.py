@@ -4,6 +4,7 @@
     python -m deep.run --dataset mnist-t10k --data-root ../shared/data/mnist-t10k --model lenet5 --method imp
     python -m deep.run --dataset cifar10 --data-root ~/data --model resnet18 --method lrr --levels 20 \\
         --epochs 150 --lr 0.1 --schedule cosine-warmup --device cuda
+    python -m deep.run --preset cifar10-resnet18 --data-root ~/data --method lrr --device cuda   # Table 1
     python -m deep.run ... --out results/deep/my-run --resume      # continue after a crash
     torchrun --nproc_per_node=8 -m deep.run --dataset cifar10 ... --device cuda   # DistributedDataParallel
 
@@ -23,12 +24,23 @@ from deep import cycles, data as dmod, models
 from deep.train import SCHEDULES, TrainConfig
 
 
-def main(argv=None) -> int:
+# Table 1 of paper 000 (App. A.3): one preset per column; options given on the command line override them.
+PRESETS = {
+    "cifar10-resnet18": dict(dataset="cifar10", model="resnet18", epochs=150, lr=0.1, schedule="cosine-warmup",
+                             batch=256, warmup_epochs=50, weight_decay=1e-4, momentum=0.9, levels=20),
+    "cifar100-resnet50": dict(dataset="cifar100", model="resnet50", epochs=150, lr=0.1, schedule="step-warmup",
+                              batch=256, warmup_epochs=10, weight_decay=1e-3, momentum=0.9, levels=20),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m deep.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", required=True, choices=dmod.DATASETS)
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="a column of the paper's Table 1 (explicit options override it)")
+    p.add_argument("--dataset", choices=dmod.DATASETS)
     p.add_argument("--data-root", default=None, help="folder holding the dataset in its standard layout")
-    p.add_argument("--model", required=True, choices=models.MODELS)
+    p.add_argument("--model", choices=models.MODELS)
     p.add_argument("--method", default="lrr", choices=cycles.METHODS)
     p.add_argument("--levels", type=int, default=5)
     p.add_argument("--keep", type=float, default=0.8, help="fraction of the remaining weights kept per level")
@@ -53,9 +65,23 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--resume", action="store_true")
+    if argv is None:
+        import sys
+
+        argv = sys.argv[1:]
+    pre = p.parse_args(argv)
+    if pre.preset:  # preset values become defaults; anything given explicitly wins
+        p.set_defaults(**PRESETS[pre.preset])
     a = p.parse_args(argv)
+    if a.dataset is None or a.model is None:
+        p.error("--dataset and --model are required (or a --preset)")
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda asked for, but torch sees no CUDA device here")
+    return a
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
     import os
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun --nproc_per_node=N -m deep.run ...

@@ -169,6 +169,7 @@ def test_digits_and_models_run_forward():
     d = dmod.load("digits")
     assert d.x_train.shape == (1437, 1, 8, 8) and d.classes == 10
     for name, shape in (("mlp", (1, 8, 8)), ("cnn", (1, 40)), ("lenet5", (1, 28, 28)), ("resnet18", (3, 32, 32)),
+                        ("resnet50", (3, 32, 32)),
                         ("vgg16_bn", (3, 32, 32))):
         m = models.build(name, shape, 10).eval()
         assert m(torch.zeros(2, *shape)).shape == (2, 10)
@@ -274,3 +275,17 @@ def test_distributed_data_parallel_keeps_ranks_identical(tmp_path):
     ck = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert ck["level"] == 2 and abs(mk.density(ck["masks"]) - 0.64) < 2e-3
     assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_table1_presets_and_cli_errors():
+    from deep import run
+
+    a = run.parse_args(["--preset", "cifar100-resnet50", "--epochs", "3"])
+    assert (a.dataset, a.model, a.schedule, a.warmup_epochs, a.weight_decay, a.batch, a.epochs) == \
+        ("cifar100", "resnet50", "step-warmup", 10, 1e-3, 256, 3)
+    with pytest.raises(FileNotFoundError, match="--data-root"):
+        run.main(["--preset", "cifar10-resnet18", "--levels", "0"])
+    with pytest.raises(SystemExit):
+        run.parse_args(["--model", "cnn"])  # no dataset
+    with pytest.raises(SystemExit):
+        run.parse_args(["--dataset", "digits", "--model", "resnet152"])
