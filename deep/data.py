@@ -6,7 +6,9 @@
   10,000-image test files present (this machine: ``../shared/data/mnist-t10k``), ``mnist-t10k`` splits them
   8,000 / 2,000, and every report must say so;
 * ``cifar10`` / ``cifar100``: the python-pickle layout under ``root`` (``cifar-10-batches-py/data_batch_1..5``,
-  ``test_batch``; ``cifar-100-python/train``, ``test``).
+  ``test_batch``; ``cifar-100-python/train``, ``test``);
+* ``tinyimagenet``: the distribution layout ``tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG,
+  val/images/*.JPEG, val/val_annotations.txt}`` (the validation set is the test set), 64 x 64 RGB.
 
 A missing or wrongly laid out root is an error that names the files expected where.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100")
+DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100", "tinyimagenet")
 
 
 @dataclass
@@ -124,6 +126,8 @@ def load(name: str, root=None, seed: int = 0) -> Data:
         xtr, xte = _standardize(xtr, xte)
         return Data(name, torch.tensor(xtr[:, None]), torch.tensor(ytr.astype(np.int64)), torch.tensor(xte[:, None]),
                     torch.tensor(yte.astype(np.int64)), 10, note)
+    if name == "tinyimagenet":
+        return _tiny_imagenet(_root(root, name, "tiny-imagenet-200/ (wnids.txt, train/, val/)"))
     # CIFAR pickles
     sub, train_files, test_file, key, classes = (
         ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels", 10)
@@ -147,3 +151,36 @@ def load(name: str, root=None, seed: int = 0) -> Data:
     std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
     return Data(name, torch.tensor((xtr - mean) / std), torch.tensor(ytr), torch.tensor((xte - mean) / std),
                 torch.tensor(yte), classes, f"{name} {len(ytr)}/{len(yte)}")
+
+
+def _tiny_imagenet(root: Path) -> Data:
+    from PIL import Image
+
+    base = root / "tiny-imagenet-200"
+    need = [base / "wnids.txt", base / "train", base / "val" / "images", base / "val" / "val_annotations.txt"]
+    missing = [str(p.relative_to(root)) for p in need if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{root} lacks {', '.join(missing)}: dataset 'tinyimagenet' expects the layout "
+                                f"tiny-imagenet-200/{{wnids.txt, train/<wnid>/images/*.JPEG, val/images/*.JPEG, "
+                                f"val/val_annotations.txt}}")
+    wnids = [w.strip() for w in (base / "wnids.txt").read_text().split() if w.strip()]
+    index = {w: i for i, w in enumerate(wnids)}
+
+    def read(paths):
+        return np.stack([np.asarray(Image.open(p).convert("RGB"), dtype=np.float32) / 255 for p in paths])
+
+    train = [(p, index[w]) for w in wnids for p in sorted((base / "train" / w / "images").glob("*.JPEG"))]
+    val = []
+    for line in (base / "val" / "val_annotations.txt").read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[1] in index:
+            val.append((base / "val" / "images" / parts[0], index[parts[1]]))
+    if not train or not val:
+        raise FileNotFoundError(f"{base}: no training or validation images found in the expected layout")
+    xtr = read([p for p, _ in train]).transpose(0, 3, 1, 2)
+    xte = read([p for p, _ in val]).transpose(0, 3, 1, 2)
+    mean = xtr.mean(axis=(0, 2, 3), keepdims=True)
+    std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+    return Data("tinyimagenet", torch.tensor((xtr - mean) / std), torch.tensor([c for _, c in train]),
+                torch.tensor((xte - mean) / std), torch.tensor([c for _, c in val]), len(wnids),
+                f"Tiny ImageNet {len(train)}/{len(val)}")

@@ -30,6 +30,9 @@ PRESETS = {
                              batch=256, warmup_epochs=50, weight_decay=1e-4, momentum=0.9, levels=20),
     "cifar100-resnet50": dict(dataset="cifar100", model="resnet50", epochs=150, lr=0.1, schedule="step-warmup",
                               batch=256, warmup_epochs=10, weight_decay=1e-3, momentum=0.9, levels=20),
+    "tinyimagenet-resnet50": dict(dataset="tinyimagenet", model="resnet50", epochs=150, lr=0.1,
+                                  schedule="step-warmup", batch=256, warmup_epochs=50, weight_decay=1e-3, momentum=0.9,
+                                  levels=20),
 }
 
 

@@ -289,3 +289,25 @@ def test_table1_presets_and_cli_errors():
         run.parse_args(["--model", "cnn"])  # no dataset
     with pytest.raises(SystemExit):
         run.parse_args(["--dataset", "digits", "--model", "resnet152"])
+
+
+def test_tiny_imagenet_layout(tmp_path):
+    from PIL import Image
+
+    base = tmp_path / "tiny-imagenet-200"
+    wnids = ["n01", "n02"]
+    (base / "val" / "images").mkdir(parents=True)
+    (base / "wnids.txt").write_text("\n".join(wnids))
+    ann = []
+    for c, w in enumerate(wnids):
+        (base / "train" / w / "images").mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (64, 64), (40 * c, 10 * i, 0)).save(base / "train" / w / "images" / f"{w}_{i}.JPEG")
+        Image.new("RGB", (64, 64), (40 * c, 0, 0)).save(base / "val" / "images" / f"val_{c}.JPEG")
+        ann.append(f"val_{c}.JPEG\t{w}\t0\t0\t63\t63")
+    (base / "val" / "val_annotations.txt").write_text("\n".join(ann))
+    d = dmod.load("tinyimagenet", tmp_path)
+    assert d.x_train.shape == (6, 3, 64, 64) and d.y_test.tolist() == [0, 1] and d.classes == 2
+    (base / "val" / "val_annotations.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="val_annotations.txt"):
+        dmod.load("tinyimagenet", tmp_path)
