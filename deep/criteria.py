@@ -5,8 +5,8 @@
   value, evaluated in eval mode on an all-ones input (Tanaka et al. 2020; data-free);
 * ``magnitude``: |w|.
 
-Pruned weights score 0 and stay pruned; :func:`prune_by` keeps round(keep x alive) weights with the highest
-scores, ranked over all layers together (as :func:`deep.masks.magnitude_prune` does for ``global``).
+Pruned weights score 0 and stay pruned; :func:`deep.masks.keep_top` keeps round(keep x alive) weights with the
+highest scores, ranked over all layers together, as magnitude pruning does.
 """
 
 from __future__ import annotations
@@ -46,15 +46,3 @@ def scores(model: nn.Module, masks: dict[str, torch.Tensor], criterion: str, x: 
         loss = net(torch.ones(shape, dtype=torch.float64, device=next(net.parameters()).device)).sum()
     grads = torch.autograd.grad(loss, list(weights.values()))
     return {k: (w.detach() * g).abs().to(torch.float32) * masks[k] for (k, w), g in zip(weights.items(), grads)}
-
-
-def prune_by(score: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], keep: float) -> dict[str, torch.Tensor]:
-    mk.check_keep(keep)
-    flat_s = torch.cat([score[k].flatten() for k in masks])
-    alive = torch.cat([masks[k].flatten() for k in masks])
-    flat = mk._keep_top(flat_s, alive, keep)
-    out, i = {}, 0
-    for k, m in masks.items():
-        out[k] = flat[i:i + m.numel()].view_as(m)
-        i += m.numel()
-    return out

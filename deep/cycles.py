@@ -185,7 +185,7 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
         else:
             xb = data.x_train[:256]
             sc = criteria.scores(model, masks, cfg.criterion, xb, data.y_train[:256])
-            magnitude = criteria.prune_by(sc, masks, cfg.keep)
+            magnitude = mk.keep_top(sc, masks, cfg.keep)
         if cfg.method.endswith("-rand"):
             masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)
         elif src_mask is not None:

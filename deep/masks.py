@@ -37,27 +37,30 @@ def check_keep(keep: float) -> float:
 
 def magnitude_prune(model: nn.Module, masks: dict[str, torch.Tensor], keep: float = 0.8,
                     scope: str = "global") -> dict[str, torch.Tensor]:
-    """Keep round(keep x alive) of the alive weights with the largest |w|: ranked over all layers together
-    (``global``) or within each layer (``layerwise``).  Ties are broken by position (stable)."""
-    check_keep(keep)
-    if scope not in ("global", "layerwise"):
-        raise ValueError(f"scope must be 'global' or 'layerwise', got {scope!r}")
+    """Keep round(keep x alive) of the alive weights with the largest |w| (see :func:`keep_top`)."""
     weights = prunable(model)
     if set(weights) != set(masks):
         raise ValueError("masks do not match the model's prunable layers")
-    new = {}
     with torch.no_grad():
-        if scope == "layerwise":
-            for k, w in weights.items():
-                new[k] = _keep_top(w.abs().flatten(), masks[k].flatten(), keep).view_as(masks[k])
-        else:
-            scores = torch.cat([w.abs().flatten() for w in weights.values()])
-            alive = torch.cat([masks[k].flatten() for k in weights])
-            flat = _keep_top(scores, alive, keep)
-            i = 0
-            for k, w in weights.items():
-                new[k] = flat[i:i + w.numel()].view_as(masks[k])
-                i += w.numel()
+        return keep_top({k: w.abs() for k, w in weights.items()}, masks, keep, scope)
+
+
+def keep_top(scores: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], keep: float,
+             scope: str = "global") -> dict[str, torch.Tensor]:
+    """New masks keeping round(keep x alive) of the alive weights with the highest scores: ranked over all
+    layers together (``global``) or within each layer (``layerwise``).  Ties are broken by position (stable).
+    Magnitude pruning and the SNIP / Synflow criteria (:mod:`deep.criteria`) all prune through this."""
+    check_keep(keep)
+    if scope not in ("global", "layerwise"):
+        raise ValueError(f"scope must be 'global' or 'layerwise', got {scope!r}")
+    if scope == "layerwise":
+        return {k: _keep_top(scores[k].flatten(), m.flatten(), keep).view_as(m) for k, m in masks.items()}
+    flat = _keep_top(torch.cat([scores[k].flatten() for k in masks]),
+                     torch.cat([m.flatten() for m in masks.values()]), keep)
+    new, i = {}, 0
+    for k, m in masks.items():
+        new[k] = flat[i:i + m.numel()].view_as(m)
+        i += m.numel()
     return new
 
 

@@ -96,9 +96,6 @@ class Instance:
     def K(self) -> int:
         return self.M.shape[1]
 
-    def subset(self, idx: torch.Tensor) -> "Instance":
-        return Instance(*(getattr(self, f)[idx] for f in ("X", "y", "y_clean", "W_teacher", "M_teacher", "M",
-                                                          "W_star", "sigma")))
 
 
 def _generator(seed: int, device: str) -> torch.Generator:

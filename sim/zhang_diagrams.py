@@ -18,6 +18,7 @@ import torch
 
 from sim.agd import AGD, run_agd
 from sim.intervals import wilson
+from sim.rates import median_ci
 from sim.registry import Diagram, register
 from sim.sparse_teacher import (SparseProblem, forward, held_out_data, hessian, init_at_distance, make_instance,
                                 relative_error, relative_error_perm)
@@ -84,8 +85,6 @@ def run_fig3(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
 
 
 def summarize_fig3(finished):
-    from sim.rates import median_ci
-
     rows = []
     for cell, arr in finished:
         for name, beta in (("agd", cell["beta"]), ("gd", 0.0)):
@@ -126,8 +125,6 @@ def run_fig5(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
 
 
 def summarize_fig5(finished):
-    from sim.rates import median_ci
-
     rows = []
     for cell, arr in finished:
         for lev in cell["noise_levels"]:
@@ -181,37 +178,40 @@ def magnitude_oneshot(W: torch.Tensor, M_teacher: torch.Tensor) -> tuple[np.ndar
     together).  Returns the support recall of that mask (up to relabelling) and whether every teacher weight
     is larger in magnitude than every non-teacher weight (the separation Sec. 4.1 derives from (10)), with the
     student neurons matched to the teacher neurons that maximize the kept support."""
-    from scipy.optimize import linear_sum_assignment
-
     B, K, d = W.shape
     n_keep = int(M_teacher[0].sum())
     keep = W.abs().flatten(1).topk(n_keep, dim=1).indices
     M = torch.zeros(B, K * d, dtype=torch.bool, device=W.device).scatter_(1, keep, True).view(B, K, d)
-    recall = support_recall(M, M_teacher)
-    overlap = torch.einsum("bjd,bld->bjl", M.double(), M_teacher.double()).cpu().numpy()
+    assigned, recall = match_neurons(M, M_teacher)
     Wa = W.abs().cpu().numpy()
     Mt = M_teacher.cpu().numpy()
     sep = np.zeros(B, bool)
     for b in range(B):
-        rows, cols = linear_sum_assignment(-overlap[b])
-        on = np.concatenate([Wa[b, j][Mt[b, l]] for j, l in zip(rows, cols)])
-        off = np.concatenate([Wa[b, j][~Mt[b, l]] for j, l in zip(rows, cols)])
+        on = np.concatenate([Wa[b, j][Mt[b, l]] for j, l in enumerate(assigned[b])])
+        off = np.concatenate([Wa[b, j][~Mt[b, l]] for j, l in enumerate(assigned[b])])
         sep[b] = on.min() > off.max()
     return recall, sep
 
 
-def support_recall(M: torch.Tensor, M_teacher: torch.Tensor) -> np.ndarray:
-    """Fraction of the teacher's weights that the mask keeps, under the best matching of student neurons to
-    teacher neurons (the dense student's neurons are exchangeable, so student j may learn teacher neuron pi(j))."""
+def match_neurons(M: torch.Tensor, M_teacher: torch.Tensor) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per trial, the matching of student neurons to teacher neurons that maximizes the teacher weights the
+    mask keeps (the dense student's neurons are exchangeable, so student j may learn teacher neuron pi(j)):
+    the assigned teacher neuron of every student neuron, and the support recall under that matching."""
     from scipy.optimize import linear_sum_assignment
 
     overlap = torch.einsum("bjd,bld->bjl", M.double(), M_teacher.double()).cpu().numpy()
     total = M_teacher.flatten(1).sum(1).double().cpu().numpy()
-    out = np.empty(M.shape[0])
+    assigned, recall = [], np.empty(M.shape[0])
     for b in range(M.shape[0]):
         rows, cols = linear_sum_assignment(-overlap[b])
-        out[b] = overlap[b][rows, cols].sum() / total[b]
-    return out
+        assigned.append(cols[np.argsort(rows)])
+        recall[b] = overlap[b][rows, cols].sum() / total[b]
+    return assigned, recall
+
+
+def support_recall(M: torch.Tensor, M_teacher: torch.Tensor) -> np.ndarray:
+    """Fraction of the teacher's weights that the mask keeps, up to relabelling (:func:`match_neurons`)."""
+    return match_neurons(M, M_teacher)[1]
 
 
 def summarize_fig6(finished):
@@ -242,7 +242,6 @@ def run_hessian(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
 
 
 def summarize_hessian(finished):
-    from sim.rates import median_ci
     from theory.relu_moments import lambda_min_scaled
 
     rows = []
@@ -271,8 +270,6 @@ def run_tensor_init(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]
 
 
 def summarize_tensor_init(finished):
-    from sim.rates import median_ci
-
     rows = []
     for cell, arr in finished:
         e, lo, hi = median_ci(arr["init_err"])

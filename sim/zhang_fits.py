@@ -62,22 +62,23 @@ def convergence_rate(t: np.ndarray, err: np.ndarray, hi_frac: float = 0.3, floor
     return out
 
 
+def _crossings_per_r(rows: list[dict], axis: str, decreasing: bool) -> tuple[list[int], list[float]]:
+    """Per r, where the success rate along ``axis`` crosses 1/2."""
+    rs = sorted({int(r["r"]) for r in rows})
+    out = []
+    for r in rs:
+        sub = sorted((float(x[axis]), float(x["success_rate"])) for x in rows if int(x["r"]) == r)
+        out.append(crossing([s[0] for s in sub], [s[1] for s in sub], decreasing=decreasing))
+    return rs, out
+
+
 def radius_fit(rows: list[dict]) -> dict:
     """Fig. 2: per r, the initial distance where the success rate crosses 1/2; line of it against sqrt(r)."""
-    rs = sorted({int(r["r"]) for r in rows})
-    radius = []
-    for r in rs:
-        sub = sorted((float(x["lam"]), float(x["success_rate"])) for x in rows if int(x["r"]) == r)
-        radius.append(crossing([s[0] for s in sub], [s[1] for s in sub], decreasing=True))
-    fit = line_fit(np.sqrt(rs), radius)
-    return {"r": rs, "radius": radius, "fit_vs_sqrt_r": fit}
+    rs, radius = _crossings_per_r(rows, "lam", decreasing=True)
+    return {"r": rs, "radius": radius, "fit_vs_sqrt_r": line_fit(np.sqrt(rs), radius)}
 
 
 def transition_fit(rows: list[dict]) -> dict:
     """Fig. 4: per r, the N where the success rate first rises through 1/2; line of N* against r."""
-    rs = sorted({int(r["r"]) for r in rows})
-    nstar = []
-    for r in rs:
-        sub = sorted((float(x["N"]), float(x["success_rate"])) for x in rows if int(x["r"]) == r)
-        nstar.append(crossing([s[0] for s in sub], [s[1] for s in sub], decreasing=False))
+    rs, nstar = _crossings_per_r(rows, "N", decreasing=False)
     return {"r": rs, "N_star": nstar, "fit_vs_r": line_fit(rs, nstar)}

@@ -234,7 +234,7 @@ def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
     loss = torch.nn.functional.cross_entropy(net2(x), y)
     g = torch.autograd.grad(loss, [net2[0].weight])[0]
     assert torch.allclose(s2["0.weight"], (net2[0].weight * g).abs().detach(), atol=1e-7)
-    kept = criteria.prune_by(s2, m2, 0.5)
+    kept = mk.keep_top(s2, m2, 0.5)
     assert sum(int(v.sum()) for v in kept.values()) == round(0.5 * 10)
     with pytest.raises(ValueError, match="criterion"):
         cycles.CycleConfig(criterion="grasp")
