@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run verify test test-all figures bench clean
+.PHONY: setup run verify test test-all figures bench bench-deep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ figures: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m theory.bench
 	$(PY) -m sim.bench
+
+# Training-step throughput of deep/ (ResNet-18, CIFAR-shaped): images/s, masking overhead, FLOP utilisation.
+bench-deep: $(STAMP)
+	$(PY) -m deep.bench
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

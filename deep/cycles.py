@@ -141,7 +141,7 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
     out.mkdir(parents=True, exist_ok=True)
     ident = {"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name, **(meta or {})}
     ckpt_path = out / "checkpoint.pt"
-    device = data.x_train.device
+    device = data.device
     exists = ckpt_path.exists()
     if dist_info()[0] > 1:  # every rank looks before rank 0 writes
         import torch.distributed as dist
@@ -183,8 +183,8 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
         if cfg.criterion == "magnitude":
             magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
         else:
-            xb = data.x_train[:256]
-            sc = criteria.scores(model, masks, cfg.criterion, xb, data.y_train[:256])
+            xb, yb = data.probe(256)
+            sc = criteria.scores(model, masks, cfg.criterion, xb, yb)
             magnitude = mk.keep_top(sc, masks, cfg.keep)
         if cfg.method.endswith("-rand"):
             masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)

@@ -8,7 +8,9 @@
 * ``cifar10`` / ``cifar100``: the python-pickle layout under ``root`` (``cifar-10-batches-py/data_batch_1..5``,
   ``test_batch``; ``cifar-100-python/train``, ``test``);
 * ``tinyimagenet``: the distribution layout ``tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG,
-  val/images/*.JPEG, val/val_annotations.txt}`` (the validation set is the test set), 64 x 64 RGB.
+  val/images/*.JPEG, val/val_annotations.txt}`` (the validation set is the test set), 64 x 64 RGB;
+* ``imagenet``: ``imagenet/{train,val}/<wnid>/*.JPEG``, streamed from disk by DataLoader workers
+  (:mod:`deep.imagefolder`; too large to hold in memory).
 
 A missing or wrongly laid out root is an error that names the files expected where.
 """
@@ -16,6 +18,7 @@ A missing or wrongly laid out root is an error that names the files expected whe
 from __future__ import annotations
 
 import gzip
+import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100", "tinyimagenet")
+DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100", "tinyimagenet", "imagenet")
 
 
 @dataclass
@@ -46,6 +49,40 @@ class Data:
     def to(self, device) -> "Data":
         return Data(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
                     self.y_test.to(device), self.classes, self.note)
+
+    # The interface the training loop uses; deep.imagefolder.ImageFolderData (streamed ImageNet) has it too.
+    @property
+    def device(self) -> torch.device:
+        return self.x_train.device
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def probe(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first n training examples, unaugmented (SNIP's batch, shape probes)."""
+        return self.x_train[:n], self.y_train[:n]
+
+    def train_batches(self, perm: torch.Tensor, batch: int, augment: str = "none", gen: torch.Generator | None = None,
+                      rank: int = 0, world: int = 1):
+        """Mini-batches in the order ``perm``: rank ``rank`` of ``world`` takes its share (rank::world) of each
+        batch; the augmentation runs on the device that holds the data (:mod:`deep.augment`)."""
+        from deep import augment as aug
+
+        perm = perm.to(self.device)
+        for i in range(max(1, math.ceil(len(perm) / batch))):
+            idx = perm[i * batch:(i + 1) * batch][rank::world]
+            yield aug.apply(augment, self.x_train[idx], gen), self.y_train[idx]
+
+    def eval_batches(self, split: str, batch: int = 1024):
+        """(x, y) batches of the ``test`` or the whole ``train`` split, in order."""
+        x, y = (self.x_test, self.y_test) if split == "test" else (self.x_train, self.y_train)
+        for i in range(0, len(y), batch):
+            yield x[i:i + batch], y[i:i + batch]
 
 
 def _standardize(xtr: np.ndarray, xte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +115,15 @@ def _root(root, name: str, expected: str) -> Path:
     return root
 
 
-def load(name: str, root=None, seed: int = 0) -> Data:
+def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: int = 8):
+    """A :class:`Data` (resident tensors), or for ``imagenet`` a streamed
+    :class:`deep.imagefolder.ImageFolderData` (``image_size`` crops, ``workers`` decoding processes)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    if name == "imagenet":
+        from deep.imagefolder import load_imagenet
+
+        return load_imagenet(_root(root, name, "imagenet/{train,val}/<wnid>/*.JPEG"), seed, image_size, workers)
     if name == "digits":
         from sklearn.datasets import load_digits
 

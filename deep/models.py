@@ -1,5 +1,5 @@
-"""Models: a small MLP and CNN for quick runs, LeNet-5, ResNet-18 and ResNet-50 (CIFAR form) and VGG-16 with
-BatchNorm.
+"""Models: a small MLP and CNN for quick runs, LeNet-5, ResNet-18 and ResNet-50 (CIFAR form), ResNet-50 in its
+ImageNet form (``resnet50_imagenet``) and VGG-16 with BatchNorm.
 Every Linear / Conv weight is Kaiming-normal initialized (paper 000 Sec. 3), biases 0, BN weight 1 bias 0.
 
 ``build(name, in_shape, classes)``: in_shape is (channels, length) for 1-D data and (channels, H, W) for
@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-MODELS = ("mlp", "cnn", "lenet5", "resnet18", "resnet50", "vgg16_bn")
+MODELS = ("mlp", "cnn", "lenet5", "resnet18", "resnet50", "resnet50_imagenet", "vgg16_bn")
 
 
 def kaiming_(model: nn.Module) -> nn.Module:
@@ -83,9 +83,15 @@ class _Bottleneck(nn.Module):
         return torch.relu(self.body(x) + self.short(x))
 
 
-def resnet50(in_shape, classes) -> nn.Module:
-    """ResNet-50 in its CIFAR form: 3x3 stem, no max-pool, bottleneck stages (3, 4, 6, 3), widths 64-512 (x4)."""
-    layers = [nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+def resnet50(in_shape, classes, stem: str = "cifar") -> nn.Module:
+    """ResNet-50, bottleneck stages (3, 4, 6, 3), widths 64-512 (x4).  ``stem="cifar"``: a 3x3 convolution and no
+    max-pool (32 x 32 and 64 x 64 inputs); ``stem="imagenet"``: the 7x7 stride-2 convolution and a 3x3 stride-2
+    max-pool of He et al. (224 x 224 inputs)."""
+    if stem == "imagenet":
+        layers = [nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                  nn.MaxPool2d(3, 2, 1)]
+    else:
+        layers = [nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
     cin = 64
     for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
         for b in range(blocks):
@@ -93,6 +99,10 @@ def resnet50(in_shape, classes) -> nn.Module:
             cin = 4 * width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
     return nn.Sequential(*layers)
+
+
+def resnet50_imagenet(in_shape, classes) -> nn.Module:
+    return resnet50(in_shape, classes, stem="imagenet")
 
 
 def resnet18(in_shape, classes) -> nn.Module:
@@ -121,9 +131,9 @@ def vgg16_bn(in_shape, classes) -> nn.Module:
 
 def build(name: str, in_shape, classes: int) -> nn.Module:
     makers = {"mlp": mlp, "cnn": cnn, "lenet5": lenet5, "resnet18": resnet18, "resnet50": resnet50,
-              "vgg16_bn": vgg16_bn}
+              "resnet50_imagenet": resnet50_imagenet, "vgg16_bn": vgg16_bn}
     if name not in makers:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    if name in ("lenet5", "resnet18", "resnet50", "vgg16_bn") and len(in_shape) != 3:
+    if name in ("lenet5", "resnet18", "resnet50", "resnet50_imagenet", "vgg16_bn") and len(in_shape) != 3:
         raise ValueError(f"model {name!r} needs image inputs (channels, H, W), got shape {tuple(in_shape)}")
     return kaiming_(makers[name](tuple(in_shape), classes))

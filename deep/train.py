@@ -1,9 +1,18 @@
-"""Training one pruning level: SGD with momentum and weight decay under a learning-rate schedule, masks
-re-applied after every step (so weight decay and momentum cannot revive a pruned weight).
+"""Training one pruning level: SGD with momentum and weight decay under a learning-rate schedule, pruned
+weights held at zero after every step (so weight decay and momentum cannot revive them).
 
-Schedules (paper 000 Sec. 3 / Table 1): ``cosine-warmup`` (linear warm-up for ``warmup_epochs``, then
-cosine to 0), ``step-warmup`` (warm-up, then x0.1 at 50 % and 75 % of the epochs), ``constant``.  LRR
-repeats the whole schedule at every level, so every level starts with its warm-up.
+Schedules (paper 000 Sec. 3, Table 1 and App. A.3): ``cosine-warmup`` (linear warm-up for ``warmup_epochs``,
+then cosine to 0); ``step-warmup`` (warm-up, then x0.1 at 40 % and 80 % of the epochs: epochs 60 and 120 of
+150 as in A.3 (ii)); ``imagenet-step`` (A.3 (iii): a constant lr/10 during the warm-up, then lr, x0.1 every
+30 epochs after the warm-up); ``constant``.  LRR repeats the whole schedule at every level, so every level
+starts with its warm-up.
+
+Speed (what the GPU runs need; each is a field of :class:`TrainConfig`, and all work on the CPU too): data stay
+resident on the device with the augmentation done there (:mod:`deep.augment`); ``precision="bf16"`` runs the
+forward and backward passes under bf16 autocast (weights and optimizer state stay fp32); ``channels_last``
+stores 4-D activations and weights NHWC; ``compile`` wraps the model in ``torch.compile``.  The masks are
+applied by one fused multi-tensor multiply (``torch._foreach_mul_``) over the prunable weights after each
+optimizer step, and not at all while the network is dense.
 
 Under torchrun (torch.distributed initialized) the model is wrapped in DistributedDataParallel and every rank
 trains on its share (rank::world) of each batch of the same shuffled order; the effective batch is ``batch``.
@@ -11,18 +20,21 @@ trains on its share (rank::world) of each batch of the same shuffled order; the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deep import augment as aug
 from deep import masks as mk
-from deep.data import Data
 
-SCHEDULES = ("cosine-warmup", "step-warmup", "constant")
+SCHEDULES = ("cosine-warmup", "step-warmup", "imagenet-step", "constant")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,10 @@ class TrainConfig:
     schedule: str = "cosine-warmup"
     warmup_epochs: int = 1
     optimizer: str = "sgd"  # "adam": Adam (the lottery-ticket code paper 001 used), momentum ignored
+    augment: str = "none"  # "crop-flip": random crops and mirroring on the device (deep.augment)
+    precision: str = "fp32"  # "bf16": autocast
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -45,6 +61,9 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if not (self.lr > 0 and self.batch >= 1 and 0 <= self.warmup_epochs <= self.epochs):
             raise ValueError("need lr > 0, batch >= 1 and 0 <= warmup_epochs <= epochs")
+        aug.check(self.augment)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 def dist_info() -> tuple[int, int]:
@@ -60,61 +79,112 @@ def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
     total = cfg.epochs * steps_per_epoch
     warm = cfg.warmup_epochs * steps_per_epoch
     if step < warm:
-        return (step + 1) / warm
+        return 0.1 if cfg.schedule == "imagenet-step" else (step + 1) / warm
     if cfg.schedule == "constant":
         return 1.0
+    if cfg.schedule == "imagenet-step":
+        return 0.1 ** ((step - warm) // (30 * steps_per_epoch))
     if cfg.schedule == "step-warmup":
         frac = step / total
-        return 0.01 if frac >= 0.75 else 0.1 if frac >= 0.5 else 1.0
+        return 0.01 if frac >= 0.8 else 0.1 if frac >= 0.4 else 1.0
     return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(total - warm, 1)))
 
 
+def autocast(cfg: TrainConfig, device: torch.device):
+    if cfg.precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def prepare(model: nn.Module, cfg: TrainConfig) -> nn.Module:
+    """The network the steps run through: the model itself (NHWC if asked) or its compiled wrapper."""
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if cfg.compile else model
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def make_step(model: nn.Module, net: nn.Module, opt: torch.optim.Optimizer, masks: dict[str, torch.Tensor] | None,
+              cfg: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]:
+    """One training step ``step(x, y, lr) -> loss`` (the benchmark times exactly this).  ``masks`` None or all
+    ones: no masking; else one fused multiply of the prunable weights by their masks, kept in each weight's
+    dtype and memory layout, after the optimizer step."""
+    device = next(model.parameters()).device
+    weights, factors = [], []
+    if masks is not None and mk.density(masks) < 1:
+        for k, w in mk.prunable(model).items():
+            weights.append(w)
+            factors.append(torch.empty_like(w).copy_(masks[k]))
+    channels_last = cfg.channels_last
+
+    def step(x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
+        for g in opt.param_groups:
+            g["lr"] = lr
+        if channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(cfg, device):
+            loss = F.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if weights:
+            with torch.no_grad():
+                torch._foreach_mul_(weights, factors)
+        return loss
+
+    return step
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
+def evaluate(model: nn.Module, batches, cfg: TrainConfig | None = None) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) over an iterable of (x, y) batches."""
     model.eval()
-    correct, loss = 0, 0.0
-    for i in range(0, len(y), batch):
-        out = model(x[i:i + batch])
-        loss += float(F.cross_entropy(out, y[i:i + batch], reduction="sum"))
-        correct += int((out.argmax(1) == y[i:i + batch]).sum())
-    return correct / len(y), loss / len(y)
+    correct, loss, n = 0, 0.0, 0
+    for x, y in batches:
+        if cfg is not None and cfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(cfg, x.device) if cfg is not None else contextlib.nullcontext():
+            out = model(x)
+        out = out.float()
+        loss += float(F.cross_entropy(out, y, reduction="sum"))
+        correct += int((out.argmax(1) == y).sum())
+        n += len(y)
+    return correct / n, loss / n
 
 
-def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: TrainConfig, seed: int,
+def train(model: nn.Module, data, masks: dict[str, torch.Tensor], cfg: TrainConfig, seed: int,
           snapshot_epoch: int | None = None) -> dict:
-    """Train in place; returns metrics and, if asked, a copy of the state after ``snapshot_epoch`` epochs
-    (the weight-rewinding point)."""
-    device = data.x_train.device
+    """Train in place on ``data`` (a :class:`deep.data.Data` or a streamed ImageFolderData); returns metrics
+    and, if asked, a copy of the state after ``snapshot_epoch`` epochs (the weight-rewinding point)."""
+    device = data.device
     world, rank = dist_info()
-    net = model
+    mk.apply_(model, masks)
+    fwd = net = prepare(model, cfg)
     if world > 1:  # DistributedDataParallel: every rank takes its share of each batch, gradients are averaged
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if cfg.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    opt = make_optimizer(model, cfg)
+    step = make_step(model, net, opt, masks, cfg)
     gen = torch.Generator(device="cpu")
     gen.manual_seed(int(seed))
-    n = len(data.y_train)
+    agen = torch.Generator(device="cpu")
+    agen.manual_seed(int(seed) + 7919)  # the augmentation's own stream: the data order does not depend on it
+    n = data.n_train
     spe = max(1, math.ceil(n / cfg.batch))
-    mk.apply_(model, masks)
     snapshot = copy.deepcopy(model.state_dict()) if snapshot_epoch == 0 else None
-    step = 0
+    it = 0
     for epoch in range(cfg.epochs):
         model.train()
-        perm = torch.randperm(n, generator=gen).to(device)
-        for i in range(spe):
-            idx = perm[i * cfg.batch:(i + 1) * cfg.batch][rank::world]
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr * lr_factor(cfg, step, spe)
-            loss = F.cross_entropy(net(data.x_train[idx]), data.y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            mk.apply_(model, masks)
-            step += 1
+        perm = torch.randperm(n, generator=gen)
+        for x, y in data.train_batches(perm, cfg.batch, cfg.augment, agen, rank, world):
+            step(x, y, cfg.lr * lr_factor(cfg, it, spe))
+            it += 1
         if snapshot_epoch is not None and epoch + 1 == snapshot_epoch:
             snapshot = copy.deepcopy(model.state_dict())
     if world > 1:  # the last step updated each rank's BN statistics from its own share: take rank 0's
@@ -122,7 +192,7 @@ def train(model: nn.Module, data: Data, masks: dict[str, torch.Tensor], cfg: Tra
 
         for b in model.buffers():
             dist.broadcast(b, src=0)
-    acc, test_loss = evaluate(model, data.x_test, data.y_test)
-    train_acc, train_loss = evaluate(model, data.x_train, data.y_train)
+    acc, test_loss = evaluate(fwd, data.eval_batches("test"), cfg)
+    train_acc, train_loss = evaluate(fwd, data.eval_batches("train"), cfg)
     return {"test_acc": acc, "test_loss": test_loss, "train_acc": train_acc, "train_loss": train_loss,
             "snapshot": snapshot}

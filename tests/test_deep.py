@@ -311,3 +311,132 @@ def test_tiny_imagenet_layout(tmp_path):
     (base / "val" / "val_annotations.txt").unlink()
     with pytest.raises(FileNotFoundError, match="val_annotations.txt"):
         dmod.load("tinyimagenet", tmp_path)
+
+
+def test_table1_presets_follow_appendix_a3():
+    from deep import run
+    from deep.train import lr_factor
+
+    for name, p in run.PRESETS.items():  # the WR rewinding point is the end of the warm-up (A.3)
+        assert p["rewind_epoch"] == p["warmup_epochs"], name
+    a = run.parse_args(["--preset", "imagenet-resnet50", "--levels", "2"])
+    assert (a.dataset, a.model, a.epochs, a.schedule, a.warmup_epochs, a.weight_decay, a.levels) == \
+        ("imagenet", "resnet50_imagenet", 90, "imagenet-step", 10, 1e-4, 2)
+    # step-warmup: x0.1 at epochs 60 and 120 of 150 (A.3 (ii)); one step per epoch here
+    cfg = TrainConfig(epochs=150, schedule="step-warmup", warmup_epochs=10)
+    got = [lr_factor(cfg, e, 1) for e in (0, 9, 10, 59, 60, 119, 120, 149)]
+    assert got == pytest.approx([0.1, 1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
+    # ImageNet (A.3 (iii)): constant lr/10 in the warm-up, then lr, x0.1 every 30 epochs after it
+    cfg = TrainConfig(epochs=90, schedule="imagenet-step", warmup_epochs=10)
+    got = [lr_factor(cfg, e, 2) for e in (0, 19, 20, 79, 80, 139, 140, 179)]
+    assert got == pytest.approx([0.1, 0.1, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def _crop_flip_oracle(x, oy, ox, flip, pad):
+    """Per-example reference: pad, slice, mirror."""
+    out = []
+    for i in range(len(x)):
+        xp = torch.nn.functional.pad(x[i], (pad, pad, pad, pad))
+        c = xp[:, oy[i]:oy[i] + x.shape[2], ox[i]:ox[i] + x.shape[3]]
+        out.append(c.flip(-1) if flip[i] else c)
+    return torch.stack(out)
+
+
+def test_batched_crop_flip_equals_the_per_example_reference():
+    from deep import augment
+
+    x = torch.randn(64, 3, 8, 6)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    got = augment.crop_flip(x, g1, pad=2)
+    oy, ox = torch.randint(0, 5, (64,), generator=g2), torch.randint(0, 5, (64,), generator=g2)
+    flip = torch.rand(64, generator=g2) < 0.5
+    assert 0 < int(flip.sum()) < 64
+    assert torch.equal(got, _crop_flip_oracle(x, oy.tolist(), ox.tolist(), flip.tolist(), 2))
+    # 1-D signals shift along the length only
+    s = torch.arange(10.0).view(1, 1, 10).repeat(4, 2, 1)
+    out = augment.crop_flip(s, torch.Generator().manual_seed(0), pad=3)
+    for row in out[:, 0]:
+        nz = row[row != 0]
+        assert torch.equal(nz, torch.arange(float(nz[0]), float(nz[0]) + len(nz)))  # a contiguous window
+    assert torch.equal(augment.apply("none", x, g1), x)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        TrainConfig(augment="mixup")
+
+
+def test_bf16_channels_last_augmented_training_keeps_pruned_weights_zero():
+    torch.manual_seed(3)
+    m = models.build("cnn", (3, 8, 8), 3)
+    d = _tiny_data(shape=(3, 8, 8))
+    masks = mk.magnitude_prune(m, mk.full_masks(m), 0.5)
+    cfg = TrainConfig(epochs=2, lr=0.1, batch=16, augment="crop-flip", precision="bf16", channels_last=True)
+    res = train(m, d, masks, cfg, seed=0)
+    assert 0 <= res["test_acc"] <= 1 and np.isfinite(res["train_loss"])
+    for k, w in mk.prunable(m).items():
+        assert bool((w[~masks[k]] == 0).all()) and bool((w[masks[k]] != 0).any())
+    assert next(p for p in m.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
+
+
+def _write_imagenet(root, wnids=("n0001", "n0002"), per_class=4, size=(40, 30)):
+    from PIL import Image
+
+    for c, w in enumerate(wnids):
+        for split, n in (("train", per_class), ("val", 1)):
+            (root / "imagenet" / split / w).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.new("RGB", size, (100 * c, 20 * i, 50)).save(root / "imagenet" / split / w / f"{w}_{i}.JPEG")
+
+
+def test_imagenet_imagefolder_layout_streams_deterministic_crops(tmp_path):
+    from deep import imagefolder
+
+    _write_imagenet(tmp_path)
+    d = dmod.load("imagenet", tmp_path, image_size=16, workers=0)
+    assert (d.n_train, len(d.test_items), d.classes, d.in_shape) == (8, 2, 2, (3, 16, 16))
+    perm = torch.arange(8)
+    a = list(d.train_batches(perm, 3, "crop-flip", torch.Generator().manual_seed(1)))
+    b = list(d.train_batches(perm, 3, "crop-flip", torch.Generator().manual_seed(1)))
+    assert [x.shape[0] for x, _ in a] == [3, 3, 2] and all(torch.equal(p[0], q[0]) for p, q in zip(a, b))
+    assert torch.cat([y for _, y in a]).tolist() == [d.train_items[i][1] for i in range(8)]
+    xs, ys = zip(*d.eval_batches("test", 4))
+    assert xs[0].shape == (2, 3, 16, 16) and sorted(ys[0].tolist()) == [0, 1]
+    # the crops: always size x size, also for extreme aspect ratios (the fallback centre crop)
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for wh in ((300, 10), (10, 300), (50, 50)):
+        assert imagefolder.random_resized_crop(Image.new("RGB", wh), 16, rng).size == (16, 16)
+        assert imagefolder.center_crop(Image.new("RGB", wh), 16).size == (16, 16)
+    # a level of LRR with SNIP runs through the streamed loader (probe, batches, evaluation)
+    tcfg = TrainConfig(epochs=1, lr=0.05, batch=4, augment="crop-flip")
+    res = cycles.run(lambda: models.build("cnn", d.in_shape, d.classes), d, tcfg,
+                     cycles.CycleConfig(method="lrr", levels=1, criterion="snip"), tmp_path / "run", log=lambda *_: 0)
+    assert len(res["metrics"]) == 2 and abs(res["metrics"][1]["density"] - 0.8) < 1e-2
+    # errors that say what to put where
+    with pytest.raises(FileNotFoundError, match="imagenet/train"):
+        dmod.load("imagenet", tmp_path / "imagenet")
+    (tmp_path / "imagenet" / "val" / "n9999").mkdir()
+    with pytest.raises(ValueError, match="n9999"):
+        dmod.load("imagenet", tmp_path)
+
+
+def test_resnet50_imagenet_has_the_published_size():
+    m = models.build("resnet50_imagenet", (3, 64, 64), 1000)
+    assert sum(p.numel() for p in m.parameters()) == 25_557_032  # He et al.'s ResNet-50 (torchvision's count)
+    assert m(torch.randn(2, 3, 64, 64)).shape == (2, 1000)
+
+
+def test_bench_counts_flops_by_hand_and_reports_overhead():
+    from deep import bench
+
+    m = models.build("mlp", (1, 8, 8), 3)  # Linear 64->256->256->3, width 256
+    x, y = torch.randn(8, 1, 8, 8), torch.randint(0, 3, (8,))
+    sizes = [(64, 256), (256, 256), (256, 3)]
+    fwd = sum(2 * 8 * i * o for i, o in sizes)
+    bwd = sum(2 * 8 * i * o for i, o in sizes) + sum(2 * 8 * i * o for i, o in sizes[1:])  # no grad for the input
+    assert bench.step_flops(m, x, y) == fwd + bwd
+    cfg = bench.BenchConfig(model="cnn", shape=(3, 8, 8), classes=3, batch=4, steps=1, warmup=1, repeats=1)
+    res = bench.run(cfg, ["fp32+cl"], log=lambda *_: 0, peak_seconds=0.05)
+    (row,) = res["rows"]
+    assert row["masked_img_s"] > 0 and np.isfinite(row["mask_overhead"]) and abs(row["density"] - 0.2) < 0.01
+    with pytest.raises(ValueError, match="variant"):
+        bench.run(cfg, ["fp16"], log=lambda *_: 0)
