@@ -94,8 +94,14 @@ def full_mask(trials: int, d: int, device=None) -> torch.Tensor:
 
 
 def preactivation(theta: torch.Tensor, X: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """z = X (w * mask), shape (T, n): one pass over the data."""
-    return torch.bmm(X, (theta[:, 1:] * mask[:, 1:]).unsqueeze(2)).squeeze(2)
+    """z = X (w * mask), shape (T, n): one pass over the data.  Written as the row vector (w * mask)^T times
+    X^T: batched BLAS is about 5x faster for (1 x d)(d x n) products than for (n x d)(d x 1) ones."""
+    return batched_xw(X, theta[:, 1:] * mask[:, 1:])
+
+
+def batched_xw(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """X_t w_t for every trial t: X (T, m, d), w (T, d) -> (T, m), in the fast row-vector form."""
+    return torch.bmm(w.unsqueeze(1), X.transpose(1, 2)).squeeze(1)
 
 
 def loss_and_grad_from_z(a: torch.Tensor, z: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
@@ -108,6 +114,20 @@ def loss_and_grad_from_z(a: torch.Tensor, z: torch.Tensor, X: torch.Tensor, y: t
     g_a = (r * h).mean(dim=1)
     g_w = torch.bmm((r * (z > 0)).unsqueeze(1), X).squeeze(1) * (a / n).unsqueeze(1)
     return loss, torch.cat([g_a.unsqueeze(1), g_w], dim=1) * mask
+
+
+def grad_only(theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """dL/dtheta without the loss (all that gradient descent needs), in fewer passes: with the active residual
+    q = (a z - y) 1[z > 0] and v = X^T q, dL/dw = a v / n and dL/da = q . z / n = v . (w * mask) / n
+    (z = X (w * mask)).  Equals :func:`loss_and_grad`'s gradient up to round-off (tests)."""
+    n = X.shape[1]
+    a, wm = theta[:, 0], theta[:, 1:] * mask[:, 1:]
+    z = batched_xw(X, wm)
+    q = z * a.unsqueeze(1)
+    q.sub_(y).mul_(z > 0)
+    v = torch.bmm(q.unsqueeze(1), X).squeeze(1)
+    g_a = (v * wm).sum(dim=1) / n
+    return torch.cat([g_a.unsqueeze(1), v * (a / n).unsqueeze(1)], dim=1) * mask
 
 
 def loss_and_grad(theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sim.neuron import loss_and_grad, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
+from sim.neuron import grad_only, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,7 @@ def _train_gd(tr: GD, theta, X, y, mask, snapshot_at):
     flips_w = torch.zeros_like(flips_a)
     snapshot = theta.clone() if snapshot_at == 0 else None
     for k in range(tr.steps):
-        _, g = loss_and_grad(theta, X, y, mask)
-        new = theta - tr.lr * g
+        new = theta - tr.lr * grad_only(theta, X, y, mask)
         flips_a += _count_flips(theta[:, 0], new[:, 0])
         flips_w += _count_flips(theta[:, 1], new[:, 1])
         theta = new

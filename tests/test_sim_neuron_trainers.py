@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 from sim import reference as ref
 from sim.flow import integrate_flow
-from sim.neuron import NeuronProblem, full_mask, loss_and_grad, population_relative_error, sample
+from sim.neuron import NeuronProblem, full_mask, grad_only, loss_and_grad, population_relative_error, sample
 from sim.trainers import GD, LBFGS, Flow, train
 from theory.numeric_checks import integrate_theta
 
@@ -28,6 +28,7 @@ def test_gradient_matches_autograd_and_numpy(d, seed):
     r = q[:, :1] * torch.relu(torch.bmm(b.X, q[:, 1:, None]).squeeze(2)) - b.y
     (0.5 * (r * r).mean(dim=1)).sum().backward()
     assert torch.allclose(grad, theta.grad, rtol=1e-12, atol=1e-14)
+    assert torch.allclose(grad_only(b.theta0, b.X, b.y, mask), theta.grad, rtol=1e-12, atol=1e-14)
     for k in range(5):
         lk, gk = ref.loss_grad(b.theta0[k].numpy(), b.X[k].numpy(), b.y[k].numpy(), mask[k].numpy())
         assert lk == pytest.approx(float(loss[k]), rel=1e-12)
