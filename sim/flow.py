@@ -105,9 +105,10 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
     stops = sorted({float(snapshot_at), tr.t_end} if snapshot_at is not None else {tr.t_end})
     truncated = False
     while True:
-        target = next(s for s in stops if s > t - 1e-15) if any(s > t - 1e-15 for s in stops) else tr.t_end
-        if snapshot is None and snapshot_at is not None and abs(t - snapshot_at) <= 1e-15:
+        if snapshot is None and snapshot_at is not None and abs(t - snapshot_at) <= 1e-12:
             snapshot = theta.copy()
+        later = [s for s in stops if s > t + 1e-12]  # strictly ahead: a stop just reached is done
+        target = later[0] if later else tr.t_end
         if t >= tr.t_end:
             break
         if segments >= tr.max_events:

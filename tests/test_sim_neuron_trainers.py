@@ -107,6 +107,19 @@ def test_event_flow_matches_dense_active_set_integration(quadrant):
     assert abs(res.theta[0] ** 2 - res.theta[1:] @ res.theta[1:]) < 1e-7
 
 
+def test_event_flow_with_a_rewinding_point_runs_on_to_t_end():
+    """A snapshot time inside [0, t_end] must not stop the flow there (it once looped on the reached stop)."""
+    b = _batch(d=4, n=120, trials=1, seed=3, quadrant="+-")
+    th0, X, y = b.theta0[0].numpy(), b.X[0].numpy(), b.y[0].numpy()
+    tr = Flow(t_end=15.0, rtol=1e-11, atol=1e-13, max_events=5000)
+    plain = integrate_flow(th0, X, y, np.ones(5), tr)
+    res = integrate_flow(th0, X, y, np.ones(5), tr, snapshot_at=1.0)
+    assert not res.truncated and res.segments <= plain.segments + 2
+    np.testing.assert_allclose(res.theta, plain.theta, atol=1e-8)
+    early = integrate_flow(th0, X, y, np.ones(5), Flow(t_end=1.0, rtol=1e-11, atol=1e-13))
+    np.testing.assert_allclose(res.snapshot, early.theta, atol=1e-8)
+
+
 def test_event_flow_agrees_on_a_hand_built_negative_a_case():
     """Two samples, a < 0, balanced start: both samples switch off and the flow stops on the boundary."""
     X = np.array([[1.0, 0.0], [0.6, 0.8]])
