@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -23,16 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.rates import median_ci  # noqa: E402
-from sim.sweep import read_cell  # noqa: E402
-
-
-def _load(results: Path) -> tuple[dict, list[tuple[dict, dict]]]:
-    from sim import registry
-
-    manifest = json.loads((results / "manifest.json").read_text())
-    specs = registry.get(manifest["diagram"]).cells(manifest["params"])
-    cells = [(c, read_cell(results / "cells" / f"{c['key']}.npz")) for c in specs]
-    return manifest, cells
+from sim.sweep import load_results  # noqa: E402
 
 
 def _xlabel(cell: dict) -> str:
@@ -151,7 +141,7 @@ def _samples(results: Path, manifest: dict, cells) -> Path:
 
 def plot(results: Path, kind: str = "rates") -> list[Path]:
     results = Path(results)
-    manifest, cells = _load(results)
+    manifest, cells = load_results(results)
     if kind == "rates":
         return _rates(results, manifest, cells)
     if kind == "grid":

@@ -27,18 +27,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.sweep import read_cell, read_summary  # noqa: E402
+from sim.sweep import load_results, read_summary  # noqa: E402
 from sim.zhang_fits import line_fit, radius_fit, transition_fit  # noqa: E402
-
-
-def _load(results: Path):
-    from sim import registry
-
-    manifest = json.loads((results / "manifest.json").read_text())
-    specs = registry.get(manifest["diagram"]).cells(manifest["params"])
-    cells = [(c, read_cell(results / "cells" / f"{c['key']}.npz")) for c in specs
-             if (results / "cells" / f"{c['key']}.npz").is_file()]
-    return manifest, cells, read_summary(results / "summary.csv")
 
 
 def _f(rows, key):
@@ -205,5 +195,6 @@ def plot(results: Path, kind: str) -> list[Path]:
     if kind not in _KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_KINDS)}")
     results = Path(results)
-    manifest, cells, rows = _load(results)
+    manifest, cells = load_results(results)
+    rows = read_summary(results / "summary.csv")
     return _KINDS[kind](results, manifest, cells, rows)

@@ -221,3 +221,15 @@ def write_summary(path: Path, rows: list[dict]) -> None:
 def read_summary(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def load_results(results: Path) -> tuple[dict, list[tuple[dict, dict[str, np.ndarray]]]]:
+    """A results folder as the figure scripts read it: its manifest and, in the diagram's cell order, every
+    finished cell's specification with its arrays (cells still missing are left out)."""
+    from sim import registry
+
+    results = Path(results)
+    manifest = json.loads((results / "manifest.json").read_text())
+    specs = registry.get(manifest["diagram"]).cells(manifest["params"])
+    return manifest, [(c, read_cell(results / "cells" / f"{c['key']}.npz")) for c in specs
+                      if (results / "cells" / f"{c['key']}.npz").is_file()]
