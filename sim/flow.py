@@ -36,6 +36,7 @@ class FlowResult:
     segments: int
     truncated: bool  # stopped by max_events before t_end
     snapshot: np.ndarray | None
+    at_origin: bool = False  # w reached 0, a stationary point, before t_end (held there)
 
 
 class _Segment:
@@ -103,7 +104,8 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
     snapshot = None
     w1_col = 1 + int(np.flatnonzero(kept == 0)[0]) if 0 in kept else None
     stops = sorted({float(snapshot_at), tr.t_end} if snapshot_at is not None else {tr.t_end})
-    truncated = False
+    truncated = at_origin = False
+    w_scale = max(float(np.linalg.norm(theta[1:])), 1e-300)
     while True:
         if snapshot is None and snapshot_at is not None and abs(t - snapshot_at) <= 1e-12:
             snapshot = theta.copy()
@@ -144,6 +146,15 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         t, theta = float(sol.t[-1]), sol.y[:, -1].copy()
         if sol.status == -1:
             raise RuntimeError(f"gradient flow integration failed at t = {t}: {sol.message}")
+        if np.linalg.norm(theta[1:]) <= 1e-12 * w_scale:
+            # w has reached the origin (with a < 0 the switching cascade gets there in finite time): every
+            # pre-activation is 0, every sample inactive under relu'(0) = 0, the field vanishes -- a
+            # stationary point.  Stay there; integrating on would only toggle samples at zero progress.
+            theta[1:] = 0.0
+            if snapshot is None and snapshot_at is not None and snapshot_at >= t:
+                snapshot = theta.copy()
+            at_origin = True
+            break
         if sol.status != 1:
             continue  # reached the target time
         if len(sol.t_events[0]):  # a free sample reached the surface
@@ -180,7 +191,7 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         snap_full = th_full.copy() if snapshot_at is not None else None
     r = th_full[0] * np.maximum(X @ th_full[1:], 0.0) - y
     return FlowResult(th_full, float(0.5 * np.mean(r * r)), flips_a, flips_w1, switches, sliding, segments,
-                      truncated, snap_full)
+                      truncated, snap_full, at_origin)
 
 
 def train_flow(tr: Flow, theta0, X, y, mask, snapshot_at=None) -> TrainResult:

@@ -120,6 +120,22 @@ def test_event_flow_with_a_rewinding_point_runs_on_to_t_end():
     np.testing.assert_allclose(res.snapshot, early.theta, atol=1e-8)
 
 
+def test_event_flow_that_reaches_the_origin_stops_there_and_keeps_the_conservation_law():
+    """a < 0 with |a| >> ||w||: the active samples are switched off one after another until w = 0, a
+    stationary point (relu'(0) = 0); the integrator once toggled samples there at zero progress until
+    max_events.  a^2 - ||w||^2 is conserved along the flow, so |a| ends at sqrt(a0^2 - ||w0||^2)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 2)) / np.sqrt(10)
+    y = np.maximum(X[:, 0], 0) + 0.1 * rng.normal(size=60)
+    th0 = np.array([-1.4, -0.4, 0.3])
+    res = integrate_flow(th0, X, y, np.ones(3), Flow(t_end=60.0, max_events=3000), snapshot_at=50.0)
+    assert res.at_origin and not res.truncated and res.segments < 100
+    assert np.all(res.theta[1:] == 0) and res.theta[0] < 0
+    assert res.theta[0] ** 2 == pytest.approx(1.4 ** 2 - 0.25, rel=1e-8)
+    np.testing.assert_array_equal(res.snapshot, res.theta)  # held at the origin from then on
+    assert res.loss == pytest.approx(0.5 * np.mean(y * y), rel=1e-12)
+
+
 def test_event_flow_agrees_on_a_hand_built_negative_a_case():
     """Two samples, a < 0, balanced start: both samples switch off and the flow stops on the boundary."""
     X = np.array([[1.0, 0.0], [0.6, 0.8]])
