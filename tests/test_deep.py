@@ -440,3 +440,18 @@ def test_bench_counts_flops_by_hand_and_reports_overhead():
     assert row["masked_img_s"] > 0 and np.isfinite(row["mask_overhead"]) and abs(row["density"] - 0.2) < 0.01
     with pytest.raises(ValueError, match="variant"):
         bench.run(cfg, ["fp16"], log=lambda *_: 0)
+
+
+def test_cli_runs_a_level_with_the_speed_options_and_records_them(tmp_path):
+    import json
+
+    from deep import run
+
+    out = tmp_path / "digits-run"
+    assert run.main(["--dataset", "digits", "--model", "cnn", "--method", "lrr", "--levels", "1", "--epochs", "1",
+                     "--augment", "crop-flip", "--channels-last", "--batch", "256", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["config"]["train"]["augment"] == "crop-flip" and m["config"]["train"]["channels_last"] is True
+    assert [round(r["density"], 2) for r in m["metrics"]] == [1.0, 0.8]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--dataset", "digits", "--model", "cnn", "--precision", "fp16"])
