@@ -50,9 +50,7 @@ def crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int | None = None) -> 
     cols = torch.where(flip[:, None], cols.flip(1), cols)  # a flip reads the crop's columns backwards
     b = torch.arange(n, device=dev)[:, None, None]
     out = xp.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
-    out = out.permute(0, 3, 1, 2)
-    return out.contiguous(memory_format=torch.channels_last if x.is_contiguous(
-        memory_format=torch.channels_last) and not x.is_contiguous() else torch.contiguous_format)
+    return torch.empty_like(x).copy_(out.permute(0, 3, 1, 2))  # in x's own memory layout
 
 
 def apply(name: str, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

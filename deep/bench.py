@@ -20,6 +20,7 @@ nominal dense bf16 peak (~790 TFLOP/s measured in practice, the issue's referenc
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -111,13 +112,16 @@ def bench_variant(cfg: BenchConfig, variant: str, log=print) -> dict:
     masked_step = make_step(model, net, opt, masks, tcfg)
     agen = torch.Generator().manual_seed(1)
 
+    def stream():  # epochs of the resident data, augmented on the device as training draws them
+        while True:
+            yield from data.train_batches(torch.randperm(n, generator=g), cfg.batch, "crop-flip", agen)
+
+    batches = stream()
+
     def block(step, count) -> float:
-        batches = []
-        while len(batches) < count:
-            batches += list(data.train_batches(torch.randperm(n, generator=g), cfg.batch, "crop-flip", agen))
         sync(device)
         t0 = time.perf_counter()
-        for x, y in batches[:count]:
+        for x, y in itertools.islice(batches, count):
             step(x, y, 0.05)
         sync(device)
         return (time.perf_counter() - t0) / count

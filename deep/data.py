@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deep import augment as aug
+
 DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100", "tinyimagenet", "imagenet")
 
 
@@ -71,8 +73,6 @@ class Data:
                       rank: int = 0, world: int = 1):
         """Mini-batches in the order ``perm``: rank ``rank`` of ``world`` takes its share (rank::world) of each
         batch; the augmentation runs on the device that holds the data (:mod:`deep.augment`)."""
-        from deep import augment as aug
-
         perm = perm.to(self.device)
         for i in range(max(1, math.ceil(len(perm) / batch))):
             idx = perm[i * batch:(i + 1) * batch][rank::world]

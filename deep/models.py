@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 MODELS = ("mlp", "cnn", "lenet5", "resnet18", "resnet50", "resnet50_imagenet", "vgg16_bn")
+IMAGE_MODELS = ("lenet5", "resnet18", "resnet50", "resnet50_imagenet", "vgg16_bn")  # need (channels, H, W)
 
 
 def kaiming_(model: nn.Module) -> nn.Module:
@@ -134,6 +135,6 @@ def build(name: str, in_shape, classes: int) -> nn.Module:
               "resnet50_imagenet": resnet50_imagenet, "vgg16_bn": vgg16_bn}
     if name not in makers:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    if name in ("lenet5", "resnet18", "resnet50", "resnet50_imagenet", "vgg16_bn") and len(in_shape) != 3:
+    if name in IMAGE_MODELS and len(in_shape) != 3:
         raise ValueError(f"model {name!r} needs image inputs (channels, H, W), got shape {tuple(in_shape)}")
     return kaiming_(makers[name](tuple(in_shape), classes))

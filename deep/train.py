@@ -96,6 +96,11 @@ def autocast(cfg: TrainConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
+def layout(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """An image batch in the layout the network was prepared for (NHWC under ``channels_last``)."""
+    return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last and x.dim() == 4 else x
+
+
 def prepare(model: nn.Module, cfg: TrainConfig) -> nn.Module:
     """The network the steps run through: the model itself (NHWC if asked) or its compiled wrapper."""
     if cfg.channels_last:
@@ -120,15 +125,12 @@ def make_step(model: nn.Module, net: nn.Module, opt: torch.optim.Optimizer, mask
         for k, w in mk.prunable(model).items():
             weights.append(w)
             factors.append(torch.empty_like(w).copy_(masks[k]))
-    channels_last = cfg.channels_last
 
     def step(x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
         for g in opt.param_groups:
             g["lr"] = lr
-        if channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
         with autocast(cfg, device):
-            loss = F.cross_entropy(net(x), y)
+            loss = F.cross_entropy(net(layout(x, cfg)), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -141,15 +143,13 @@ def make_step(model: nn.Module, net: nn.Module, opt: torch.optim.Optimizer, mask
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches, cfg: TrainConfig | None = None) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) over an iterable of (x, y) batches."""
+def evaluate(model: nn.Module, batches, cfg: TrainConfig = TrainConfig()) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) over an iterable of (x, y) batches, in ``cfg``'s precision and layout."""
     model.eval()
     correct, loss, n = 0, 0.0, 0
     for x, y in batches:
-        if cfg is not None and cfg.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(cfg, x.device) if cfg is not None else contextlib.nullcontext():
-            out = model(x)
+        with autocast(cfg, x.device):
+            out = model(layout(x, cfg))
         out = out.float()
         loss += float(F.cross_entropy(out, y, reduction="sum"))
         correct += int((out.argmax(1) == y).sum())
