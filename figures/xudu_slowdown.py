@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.rates import median_ci  # noqa: E402
+from sim.rates import FLOOR, median_ci  # noqa: E402
 from sim.sweep import load_results  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
     cmap = plt.get_cmap("viridis")
     for k, (cell, arr) in enumerate(cells):
         t, L = arr["t"], np.median(arr["loss"], axis=0)
-        ok = (t > 0) & (L > 0)
+        ok = (t > 0) & (L > FLOOR)  # below FLOOR the loss is float64 round-off (integrator noise for the flow)
         e = np.nanmedian(arr["exponent"]) if cell["n"] > 1 else np.nan
         label = f"n = {cell['n']}" + (f" (fit {e:.2f})" if np.isfinite(e) else "")
         for ax in axes:
@@ -47,6 +47,10 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
                 title="log-log: n >= 2 are straight lines of slope -3")
     axes[1].set(yscale="log", xlabel=_xlabel(cells[0][0]), ylabel="population loss L",
                 title="log-linear: only n = 1 is a straight line")
+    for ax in axes:
+        ax.axhline(FLOOR, color="gray", ls=":", lw=0.8)
+        ax.text(ax.get_xlim()[0], FLOOR, " float64 round-off floor (not plotted below)", fontsize=7,
+                color="gray", va="bottom")
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{manifest['diagram']} ({manifest['scale']}): median of {cells[0][0]['trials']} trials, "
                  f"d = {cells[0][0]['d']}, init scale {cells[0][0]['init_scale']:g}")
@@ -80,7 +84,7 @@ def _phases(results: Path, cell: dict, arr: dict, trial: int = 0) -> Path:
     a.plot(t[ok], np.abs(L - lin)[ok], label="|angular part|")
     a.plot(t[ok], resid[ok], ":", label="||v|| - H")
     a.set(xscale="log", yscale="log", xlabel=_xlabel(cell), title="Phase 2: residual falls fast; Phase 3: angles, slowly")
-    a.set_ylim(bottom=max(1e-30, 0.1 * float(np.min(L[ok]))))  # below: float64 round-off spikes
+    a.set_ylim(bottom=max(FLOOR, 0.1 * float(np.min(L[ok]))))  # below: float64 round-off spikes
     a.legend(fontsize=8)
     a = axes[1, 1]
     a.plot(t[ok], arr["Z"][trial][ok] * t[ok], label="Z(T) T (Z: our separation potential)")
@@ -127,7 +131,7 @@ def _samples(results: Path, manifest: dict, cells) -> Path:
         sel = sorted([(c["samples"], a) for c, a in cells if c["n"] == n], key=lambda s: s[0])
         for k, (N, a) in enumerate(sel):
             t, L = a["t"], np.median(a["loss"], axis=0)
-            ok = (t > 0) & (L > 0)
+            ok = (t > 0) & (L > FLOOR)
             ax.plot(t[ok], L[ok], color=plt.get_cmap("plasma")(k / max(len(sel) - 1, 1)), label=f"N = {N}")
         ax.set(xscale="log", yscale="log", xlabel="GD step T", ylabel="population loss (empirical GD)",
                title=f"n = {n}")
