@@ -9,9 +9,10 @@ Two variants:
 * the algorithm as stated (``subsets=T``): the data split into T disjoint subsets D_1..D_T, one step on each,
   W(T) returned (T = log(1/eps) in the paper).
 
-All trials advance together (one batched matmul per step).  A trial that meets the stopping rule is written out
-and dropped from the working set, so that the remaining trials (those that fail and run to ``max_iter``)
-do not pay for the finished ones.  A trial whose
+All runs advance together (one batched matmul per step; runs that share a draw of the data,
+``SparseProblem.runs_per_draw``, share one product).  A run that meets the stopping rule is written out and
+frozen; a draw whose runs have all stopped is dropped from the working set, so that the remaining runs (those
+that fail and run to ``max_iter``) do not pay for the finished ones.  A trial whose
 weights become non-finite is stopped and flagged ``diverged``.  W(-1) = W(0) (no momentum on the first step).
 """
 
@@ -66,8 +67,10 @@ def run_agd(inst: Instance, W0: torch.Tensor, agd: AGD, progress=None) -> AGDRes
         raise ValueError(f"W0 has shape {tuple(W0.shape)}, expected {tuple(inst.M.shape)} (B, K, d)")
     if agd.subsets is not None:
         return _run_stated(inst, W0, agd)
-    B = inst.B
+    B, G = inst.B, inst.draws
+    P = B // G  # runs per draw: they share X and advance in one matmul
     dtype = inst.X.dtype
+    dev = inst.X.device
     Mf = inst.M.to(dtype)
     W_out = (W0 * Mf).clone()
     iters = np.full(B, agd.max_iter)
@@ -77,11 +80,11 @@ def run_agd(inst: Instance, W0: torch.Tensor, agd: AGD, progress=None) -> AGDRes
     hist = np.full((B, len(rec_t)), np.nan)
     rec_pos = {int(t): i for i, t in enumerate(rec_t)}
 
-    alive = torch.arange(B, device=inst.X.device)
+    run_ids = torch.arange(B, device=dev)  # the runs in the working set (whole draws, in order)
     X, y, M, Ws = inst.X, inst.y, Mf, inst.W_star
     W = W_out.clone()
     W_prev = W.clone()
-    done = torch.zeros(B, dtype=torch.bool, device=W.device)
+    done = torch.zeros(B, dtype=torch.bool, device=dev)  # per run of the working set: stopped, frozen at 0
     if 0 in rec_pos:
         hist[:, 0] = relative_error(W, Ws).cpu().numpy()
     for t in range(1, agd.max_iter + 1):
@@ -90,30 +93,38 @@ def run_agd(inst: Instance, W0: torch.Tensor, agd: AGD, progress=None) -> AGDRes
         change = (W_new - W).flatten(1).norm(dim=1) / W.flatten(1).norm(dim=1).clamp_min(1e-300)
         W_prev, W = W, W_new
         bad = ~torch.isfinite(W).flatten(1).all(1)
-        stop = (change < agd.tol) | bad
+        stop = ((change < agd.tol) | bad) & ~done
         if t in rec_pos:
             err = relative_error(W, Ws)
-            hist[alive.cpu().numpy(), rec_pos[t]] = err.cpu().numpy()
+            live = ~done
+            hist[run_ids[live].cpu().numpy(), rec_pos[t]] = err[live].cpu().numpy()
         if bool(stop.any()):
-            rows = alive[stop]
+            rows = run_ids[stop]
             W_out[rows] = W[stop]
             r_np = rows.cpu().numpy()
             iters[r_np] = t
             stopped[r_np] = ~bad[stop].cpu().numpy()
             diverged[r_np] = bad[stop].cpu().numpy()
-            done[rows] = True
-            keep = ~stop
-            if not bool(keep.any()):
+            done = done | stop
+            # a stopped run waits for the rest of its draw at W = 0, where the gradient is 0 (relu'(0) = 0):
+            # it stays there and cannot carry a non-finite value into the shared products
+            W = torch.where(stop[:, None, None], torch.zeros_like(W), W)
+            W_prev = torch.where(stop[:, None, None], torch.zeros_like(W_prev), W_prev)
+            keep_draw = ~done.view(-1, P).all(1)
+            if not bool(keep_draw.any()):
                 break
-            # compact: a copy of the remaining trials' data costs about one step, and happens at most
-            # once per stopping trial
-            alive, X, y, M, Ws, W, W_prev = (v[keep] for v in (alive, X, y, M, Ws, W, W_prev))
+            if not bool(keep_draw.all()):
+                # compact whole draws: a copy of the remaining data costs about one step, and happens at
+                # most once per finished draw
+                keep = keep_draw.repeat_interleave(P)
+                X = X[keep_draw]
+                run_ids, y, M, Ws, W, W_prev, done = (v[keep] for v in (run_ids, y, M, Ws, W, W_prev, done))
         if progress is not None:
             progress(t)
-    live = ~done[alive]
+    live = ~done
     if bool(live.any()):
-        W_out[alive[live]] = W[live]
-    if hist.size:  # hold each trial at its final error after it stopped
+        W_out[run_ids[live]] = W[live]
+    if hist.size:  # hold each run at its final error after it stopped
         for i in range(1, hist.shape[1]):
             m = np.isnan(hist[:, i])
             hist[m, i] = hist[m, i - 1]

@@ -99,7 +99,8 @@ def bench_overparam(trials: int, ref_trials: int, device: str, steps: int) -> li
 
 def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_diagrams: bool) -> list[dict]:
     """Zhang et al. (paper 001): batched AGD vs the per-trial numpy oracle on the same work (three sizes, from
-    the quick scale to Fig. 3's d = 300, N = 3000; ``steps`` AGD steps, stopping rule off), the per-step cost and memory of the paper-scale
+    the quick scale to Fig. 3's d = 300, N = 3000; ``steps`` AGD steps, stopping rule off), runs sharing a draw
+    against the same runs with a copy of the data each, the per-step cost and memory of the paper-scale
     Fig. 2 and Fig. 4 cells, and optionally the wall time of every quick-scale zhang-* diagram."""
     from sim.agd import AGD, run_agd
     from sim.registry import get
@@ -125,20 +126,35 @@ def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_di
         rows.append({"work": f"AGD K={K} d={d} r={r} N={N}, {steps} steps", "trials": trials, "device": device,
                      "batched_s": round(t_b, 2), "reference_s": round(t_r, 2), "ratio": round(t_r / t_b, 1),
                      "us_per_trial_step": round(t_b / (steps * trials) * 1e6, 1), "reference_trials_timed": k})
+    # runs that share a draw (Fig. 2: the initial distances of one r; Fig. 5: the noise levels) make one
+    # product per draw: the same runs against their own copy of the data
+    from dataclasses import replace
+    K, d, r, N, P = 5, 300, 100, 3000, 10
+    shared = make_instance(SparseProblem(K=K, d=d, r=r, N=N, trials=max(trials // P, 1), runs_per_draw=P), 0, device)
+    copied = replace(shared, X=shared.X_per_run())
+    W0 = init_at_distance(shared.W_star, shared.M, 0.5, 1)
+    agd = AGD(eta=0.5, beta=0.2, max_iter=max(steps // 4, 5), tol=0.0)
+    t_s, t_c = (_time(lambda i=i: run_agd(i, W0, agd)) for i in (shared, copied))
+    rows.append({"work": f"AGD K={K} d={d} r={r} N={N}: {P} runs per draw (one product) vs a copy of X per run",
+                 "trials": shared.B, "device": device, "shared_s": round(t_s, 2), "copied_s": round(t_c, 2),
+                 "ratio": round(t_c / t_s, 1)})
     for name in ("zhang-fig2", "zhang-fig4"):
         dg = get(name)
         cells = dg.cells(dg.scales["paper"])
         per_step_total, peak = 0.0, 0
         for cell in (cells[0], cells[-1]):
-            B = cell["trials"] * len(cell.get("lams", [0]))
-            p = SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], trials=min(B, 100))
+            P = len(cell.get("lams", [0]))  # Fig. 2: every initial distance of a draw shares its data
+            B = cell["trials"] * P
+            p = SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], trials=min(cell["trials"], 100 // P),
+                              runs_per_draw=P)
             ins = make_instance(p, 0, device)
             W = init_at_distance(ins.W_star, ins.M, 0.5, 1)
-            t = _time(lambda: run_agd(ins, W, AGD(eta=0.5, beta=0.2, max_iter=20, tol=0.0))) / 20 * B / p.trials
+            t = _time(lambda: run_agd(ins, W, AGD(eta=0.5, beta=0.2, max_iter=20, tol=0.0))) / 20 * B / ins.B
             per_step_total += t
-            peak = max(peak, B * cell["N"] * cell["d"] * 8 * 2)  # X and one (B, N, d) temporary, float64
-            rows.append({"work": f"paper {name} cell {cell['key']} ({B} runs batched)", "device": device,
-                         "ms_per_step": round(t * 1e3, 2), "data_GiB": round(B * cell["N"] * cell["d"] * 8 / 2 ** 30, 2)})
+            data = cell["trials"] * cell["N"] * cell["d"] * 8  # X once per draw, float64
+            peak = max(peak, 2 * data)  # X and one temporary of its size
+            rows.append({"work": f"paper {name} cell {cell['key']} ({B} runs batched, {P} per draw)", "device": device,
+                         "ms_per_step": round(t * 1e3, 2), "data_GiB": round(data / 2 ** 30, 2)})
         n_cells = len(cells)
         worst = per_step_total / 2 * n_cells * cells[0]["max_iter"]
         rows.append({"work": f"paper {name}: {n_cells} cells, upper bound (every run to max_iter)", "device": device,

@@ -7,7 +7,14 @@ sigma = noise * E_y and E_y = sqrt(mean g(x_n; W*)^2) (the paper's noise level s
 Student: K neurons, neuron j reads r >= r* inputs Omega_j with Omega_j containing Omega*_j (r = d: dense).
 
 Everything is stored in the masked dense form of the paper's eq. (4): weights ``(B, K, d)`` with a 0/1
-mask ``M`` (``(B, K, d)``), W = M * W.  The augmented ground truth W* (eq. 3) is the teacher's weights on
+mask ``M`` (``(B, K, d)``), W = M * W.
+
+Runs and draws: an :class:`Instance` holds B runs.  By default each run has its own draw of teacher,
+supports and data.  With ``runs_per_draw = P`` (``SparseProblem``), P consecutive runs share one draw (same
+teacher, mask and inputs; they differ in their initial point, or in a noise scale the caller applies to y),
+so that X is stored once per draw, ``(G, N, d)`` with B = G P, and the risk, gradient and forward pass make
+**one** product per draw for its P runs: ``X_g @ [W_g1 .. W_gP]^T`` with P K columns instead of P products
+with K columns each (P times less memory and traffic for the inputs, and a better-shaped matmul).  The augmented ground truth W* (eq. 3) is the teacher's weights on
 the student's mask (zero elsewhere).  The empirical risk (2), its gradient and its Hessian are analytic and
 batched: one tensor op for all B trials.  Because relu'' = 0 almost everywhere, the Hessian of (2) is
 exactly J^T J / (N K^2) with J_n = [1{w_j^T x_n > 0} x_{n, Omega_j}]_j (the Gauss-Newton form).
@@ -44,7 +51,7 @@ class SparseProblem:
     trials: int = 1
     weight_range: float = 0.5
     layout: str = "random"  # "random": each neuron's inputs drawn independently (Sec. 5); "disjoint"
-
+    runs_per_draw: int = 1  # P runs share each draw of teacher, supports and data (B = trials P runs)
 
     def __post_init__(self):
         _int_at_least("K", self.K, 1, "number of neurons")
@@ -52,6 +59,7 @@ class SparseProblem:
         _int_at_least("d", self.d, 1, "input dimension")
         _int_at_least("r", self.r, 1, "inputs per student neuron")
         _int_at_least("trials", self.trials, 1, "independent draws")
+        _int_at_least("runs_per_draw", self.runs_per_draw, 1, "runs that share one draw of teacher and data")
         if self.r > self.d:
             raise ValueError(f"r (inputs per student neuron) = {self.r} exceeds d (input dimension) = {self.d}")
         if self.r_star is not None:
@@ -76,8 +84,9 @@ class SparseProblem:
 
 @dataclass
 class Instance:
-    """B draws of teacher, student mask and data.  Shapes: X (B, N, d), y (B, N), masks and weights
-    (B, K, d); ``W_star`` is the augmented ground truth on the student mask (eq. 3)."""
+    """B runs on G draws of teacher, student mask and data (B = G P, P runs per draw, consecutive).
+    Shapes: X (G, N, d) (stored once per draw); y, y_clean (B, N); masks and weights (B, K, d), sigma (B,);
+    ``W_star`` is the augmented ground truth on the student mask (eq. 3)."""
 
     X: torch.Tensor
     y: torch.Tensor
@@ -90,7 +99,15 @@ class Instance:
 
     @property
     def B(self) -> int:
+        return self.M.shape[0]
+
+    @property
+    def draws(self) -> int:
         return self.X.shape[0]
+
+    def X_per_run(self) -> torch.Tensor:
+        """X repeated for every run, (B, N, d) (a copy when runs share draws)."""
+        return _per_run(self.X, self.B)
 
     @property
     def K(self) -> int:
@@ -129,13 +146,47 @@ def check_student_mask(M: torch.Tensor, M_teacher: torch.Tensor) -> None:
                          f"missing); the experiment needs Omega_j to contain Omega*_j")
 
 
+def _runs_per_draw(W: torch.Tensor, X: torch.Tensor) -> int:
+    B, G = W.shape[0], X.shape[0]
+    if B % G:
+        raise ValueError(f"{B} runs of W cannot share {G} data sets X evenly (B must be a multiple of G)")
+    return B // G
+
+
+def _per_run(X: torch.Tensor, B: int) -> torch.Tensor:
+    return X if X.shape[0] == B else X.repeat_interleave(B // X.shape[0], dim=0)
+
+
+def _preactivations(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """w_j^T x_n for every run: (G, N, P, K), one matmul per draw with the P runs' K neurons as columns."""
+    P = _runs_per_draw(W, X)
+    G, N = X.shape[:2]
+    K, d = W.shape[1:]
+    return (X @ W.reshape(G, P * K, d).transpose(1, 2)).view(G, N, P, K)
+
+
+def _by_run(a: torch.Tensor) -> torch.Tensor:
+    """(G, N, P) -> (B, N), run b = g P + p."""
+    G, N, P = a.shape
+    return a.transpose(1, 2).reshape(G * P, N)
+
+
+def _by_draw(y: torch.Tensor, G: int) -> torch.Tensor:
+    """(B, N) -> (G, N, P) (a view)."""
+    B, N = y.shape
+    return y.view(G, B // G, N).transpose(1, 2)
+
+
 def forward(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """g(x; W) = (1/K) sum_j relu(w_j^T x): W (B, K, d) (already masked), X (B, N, d) -> (B, N)."""
-    return torch.relu(X @ W.transpose(1, 2)).mean(-1)
+    """g(x; W) = (1/K) sum_j relu(w_j^T x): W (B, K, d) (already masked), X (G, N, d) with B = G P
+    (G = B: one data set per run) -> (B, N)."""
+    return _by_run(torch.relu(_preactivations(W, X)).mean(-1))
 
 
 def make_instance(problem: SparseProblem, seed: int, device: str = "cpu", dtype=torch.float64,
                   student_mask: torch.Tensor | None = None) -> Instance:
+    """``problem.trials`` independent draws, each shared by ``problem.runs_per_draw`` runs (the random
+    stream does not depend on runs_per_draw: P = 1 and P > 1 draw the same teachers and data)."""
     gen = _generator(seed, device)
     B, K, d = problem.trials, problem.K, problem.d
     Mt, M = supports(B, K, d, problem.rs, problem.r, gen, device, problem.layout)
@@ -149,6 +200,9 @@ def make_instance(problem: SparseProblem, seed: int, device: str = "cpu", dtype=
     e_y = y_clean.pow(2).mean(-1).sqrt()
     sigma = problem.noise * e_y
     y = y_clean + sigma[:, None] * torch.randn(B, problem.N, generator=gen, device=device, dtype=dtype)
+    P = problem.runs_per_draw
+    if P > 1:  # every per-run quantity repeated; X stays one copy per draw
+        Wt, Mt, M, y, y_clean, sigma = (v.repeat_interleave(P, dim=0) for v in (Wt, Mt, M, y, y_clean, sigma))
     return Instance(X=X, y=y, y_clean=y_clean, W_teacher=Wt, M_teacher=Mt, M=M, W_star=Wt * M, sigma=sigma)
 
 
@@ -160,20 +214,21 @@ def held_out_data(inst: Instance, n_test: int, seed: int) -> tuple[torch.Tensor,
 
 
 def risk(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Empirical risk (2): (1/2N) sum_n (g(x_n; W) - y_n)^2, per trial (B,)."""
+    """Empirical risk (2): (1/2N) sum_n (g(x_n; W) - y_n)^2, per run (B,); X (G, N, d), y (B, N)."""
     return 0.5 * (forward(W, X) - y).pow(2).mean(-1)
 
 
 def risk_grad(W: torch.Tensor, M: torch.Tensor, X: torch.Tensor, y: torch.Tensor
               ) -> tuple[torch.Tensor, torch.Tensor]:
     """Risk (B,) and its gradient with respect to the free weights (B, K, d), zero off the mask:
-    d f / d w_j = (1/(N K)) sum_n (g_n - y_n) 1{w_j^T x_n > 0} x_{n, Omega_j}."""
-    pre = X @ W.transpose(1, 2)  # (B, N, K)
-    res = torch.relu(pre).mean(-1) - y  # (B, N)
-    N, K = X.shape[1], W.shape[1]
-    coef = res[..., None] * (pre > 0).to(X.dtype)  # (B, N, K)
-    grad = (coef.transpose(1, 2) @ X) * M / (N * K)
-    return 0.5 * res.pow(2).mean(-1), grad
+    d f / d w_j = (1/(N K)) sum_n (g_n - y_n) 1{w_j^T x_n > 0} x_{n, Omega_j}.
+    X (G, N, d) is shared by B / G consecutive runs (G = B: one data set per run)."""
+    pre = _preactivations(W, X)  # (G, N, P, K)
+    G, N, P, K = pre.shape
+    res = torch.relu(pre).mean(-1) - _by_draw(y, G)  # (G, N, P)
+    coef = (res[..., None] * (pre > 0).to(X.dtype)).view(G, N, P * K)
+    grad = (coef.transpose(1, 2) @ X).view(W.shape) * M / (N * K)
+    return 0.5 * res.pow(2).mean(1).reshape(-1), grad
 
 
 def free_index(M: torch.Tensor) -> torch.Tensor:
@@ -196,7 +251,7 @@ def hessian(W: torch.Tensor, M: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """Hessian of (2) in the free weights, (B, K r, K r), ordered neuron by neuron and within a neuron
     by ascending input index: J^T J / (N K^2), J_n = [1{w_j^T x_n > 0} x_{n, Omega_j}]_j (relu'' = 0 a.e.)."""
     idx = free_index(M)
-    Xg = gathered(X, idx)  # (B, N, K, r)
+    Xg = gathered(_per_run(X, W.shape[0]), idx)  # (B, N, K, r)
     pre = torch.einsum("bnkr,bkr->bnk", Xg, W.gather(2, idx))
     J = (Xg * (pre > 0).to(X.dtype)[..., None]).flatten(2)  # (B, N, K r)
     N, K = X.shape[1], W.shape[1]

@@ -121,7 +121,7 @@ def tensor_init(inst: Instance, seed: int = 0, split: bool = True, whiten: bool 
     j2, j3 = first_nonzero(2), first_nonzero(3)
     if (j2, j3) != (2, 4):
         raise RuntimeError(f"ReLU moment orders changed: j2={j2}, j3={j3}; this implementation uses M2 and M4")
-    X, y = inst.X, inst.y
+    X, y = inst.X_per_run(), inst.y
     B, N, d = X.shape
     K = inst.K
     if N < 3 * K:

@@ -1,9 +1,11 @@
 """Registered experiments of paper 001 (Zhang et al., "Why Lottery Ticket Wins?"), Sec. 5 and Theorem 1.
 
 Each cell draws ``trials`` independent teachers, supports, data and initializations (:mod:`sim.sparse_teacher`)
-and runs batched AGD (:mod:`sim.agd`).  Where a figure's grid axis does not change the data shapes, the cell
-batches that axis too (Fig. 2: all initial distances of one r; Fig. 3: AGD and GD on the same draws; Fig. 5:
-all noise levels of one r).  Settings the paper does not print are marked "ours" in the parameters' names or
+and runs batched AGD (:mod:`sim.agd`).  Where a figure's grid axis does not change the data, the cell runs
+that axis on the same draws (common random numbers; the trials of one grid point stay independent):
+Fig. 2: all initial distances of one r share each draw (``runs_per_draw``: one matmul per draw for all of
+them); Fig. 3: AGD and GD from the same starts; Fig. 5: all noise levels of one r share each draw, teacher,
+inputs and noise vector, the noise scaled per level.  Settings the paper does not print are marked "ours" in the parameters' names or
 in paper_repro.md: the r grids, the initial distances, the noise levels, the initialization of Figs. 3-5
 (relative distance ``lam`` from W*, as Sec. 5's first modification), and the IMP details of Fig. 6.
 
@@ -33,20 +35,20 @@ def _agd(cell: dict, beta: float | None = None, record_every: int = 0) -> AGD:
                tol=cell["tol"], record_every=record_every)
 
 
-def _problem(cell: dict, trials: int, noise: float = 0.0, r_star=None) -> SparseProblem:
+def _problem(cell: dict, trials: int, noise: float = 0.0, r_star=None, runs_per_draw: int = 1) -> SparseProblem:
     return SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], r_star=r_star, noise=noise,
-                         trials=trials, layout=cell.get("layout", "random"))
+                         trials=trials, layout=cell.get("layout", "random"), runs_per_draw=runs_per_draw)
 
 
 # ------------------------------------------------------------------------------------------- Fig. 2
 def run_fig2(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
     lams = np.asarray(cell["lams"], float)
     T = cell["trials"]
-    inst = make_instance(_problem(cell, T * len(lams)), seed, device)
-    lam_row = torch.as_tensor(np.repeat(lams, T), dtype=inst.X.dtype, device=inst.X.device)
+    inst = make_instance(_problem(cell, T, runs_per_draw=len(lams)), seed, device)  # draw g: runs g P + p
+    lam_row = torch.as_tensor(np.tile(lams, T), dtype=inst.X.dtype, device=inst.X.device)
     W0 = init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell["init"])
     res = run_agd(inst, W0, _agd(cell))
-    return {"lam": np.repeat(lams, T), "rel_err": res.rel_err, "iters": res.iters, "stopped": res.stopped,
+    return {"lam": np.tile(lams, T), "rel_err": res.rel_err, "iters": res.iters, "stopped": res.stopped,
             "diverged": res.diverged, "success": res.rel_err < SUCCESS}
 
 
@@ -115,13 +117,14 @@ def summarize_fig4(finished):
 def run_fig5(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
     levels = np.asarray(cell["noise_levels"], float)
     T = cell["trials"]
-    inst = make_instance(_problem(cell, T * len(levels), noise=1.0), seed, device)  # sigma = E_y per row
-    level = torch.as_tensor(np.repeat(levels, T), dtype=inst.X.dtype, device=inst.X.device)
+    # sigma = E_y per row, then scaled to each level; draw g (teacher, data, noise vector) feeds runs g P + p
+    inst = make_instance(_problem(cell, T, noise=1.0, runs_per_draw=len(levels)), seed, device)
+    level = torch.as_tensor(np.tile(levels, T), dtype=inst.X.dtype, device=inst.X.device)
     inst.y = inst.y_clean + level[:, None] * (inst.y - inst.y_clean)
     inst.sigma = inst.sigma * level
     W0 = init_at_distance(inst.W_star, inst.M, cell["lam"], seed + 1, where="sphere")
     res = run_agd(inst, W0, _agd(cell))
-    return {"noise": np.repeat(levels, T), "rel_err": res.rel_err, "iters": res.iters}
+    return {"noise": np.tile(levels, T), "rel_err": res.rel_err, "iters": res.iters}
 
 
 def summarize_fig5(finished):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -76,6 +78,33 @@ def test_numpy_oracle_risk_and_batched_agd_agree():
         assert res.iters[b] == t_ref and res.stopped[b] == stopped_ref
         for j in range(3):
             assert np.allclose(res.W[b, j].numpy()[omegas[j]], W_ref[j], atol=1e-12)
+
+
+def test_runs_sharing_a_draw_match_the_same_runs_with_their_own_copy_of_the_data():
+    """runs_per_draw = P: one matmul per draw for its P runs.  The oracle is the same instance with X copied
+    for every run (one product per run).  The draw holds runs that stop early, a run that runs to the
+    cap, and a run whose start is non-finite (diverged at once: it must not disturb the others)."""
+    lams = [0.2, 0.6, 6.0]
+    shared = make_instance(SparseProblem(K=3, d=12, r=4, N=150, trials=3, runs_per_draw=len(lams)), seed=5)
+    single = make_instance(SparseProblem(K=3, d=12, r=4, N=150, trials=3), seed=5)
+    assert shared.B == 9 and shared.draws == 3 and shared.X.shape == (3, 150, 12)
+    assert torch.equal(shared.X, single.X) and torch.equal(shared.W_star[::3], single.W_star)  # same stream
+    copied = replace(shared, X=shared.X_per_run())
+    W0 = init_at_distance(shared.W_star, shared.M, torch.tensor(lams * 3, dtype=torch.float64), 6)
+    W0[4] = float("nan")
+    f_s, g_s = risk_grad(W0, shared.M.double(), shared.X, shared.y)
+    f_c, g_c = risk_grad(W0, copied.M.double(), copied.X, copied.y)
+    ok = torch.isfinite(f_c)
+    assert torch.allclose(f_s[ok], f_c[ok], rtol=1e-13) and torch.allclose(g_s[ok], g_c[ok], rtol=1e-12, atol=1e-16)
+    agd = AGD(eta=0.5, beta=0.2, max_iter=1500, tol=1e-7, record_every=50)
+    a, b = run_agd(shared, W0, agd), run_agd(copied, W0, agd)
+    assert a.diverged[4] and b.diverged[4] and a.diverged.sum() == 1
+    assert (a.iters[a.stopped] < agd.max_iter).all() and a.stopped.sum() >= 3 and (a.iters == agd.max_iter).any()
+    assert np.array_equal(a.iters, b.iters) and np.array_equal(a.stopped, b.stopped)
+    fin = ~a.diverged
+    assert np.allclose(a.rel_err[fin], b.rel_err[fin], rtol=1e-8, atol=1e-14)
+    assert np.allclose(a.history[fin], b.history[fin], rtol=1e-8, atol=1e-14)
+    assert np.allclose(a.train_risk[fin], b.train_risk[fin], rtol=1e-8, atol=1e-20)
 
 
 def test_agd_recovers_the_teacher_and_momentum_is_faster():
