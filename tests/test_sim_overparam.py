@@ -87,6 +87,18 @@ def test_empirical_gd_approaches_population_for_large_N():
     assert np.all(tr.loss[:, -1] < 1e-2)
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_empirical_gradient_is_the_derivative_of_the_empirical_loss(n):
+    pr = op.OverparamProblem(n=n, d=4, trials=3, samples=500)
+    X, y = op.sample_data(pr, 1)
+    W = op.initial_students(pr, 2) * 30
+    W.requires_grad_(True)
+    loss, grad = op.empirical_loss_grad(W, X, y)
+    direct = 0.5 * (torch.relu(X @ W.transpose(1, 2)).sum(-1) - y).pow(2).mean(-1)  # written independently
+    direct.sum().backward()
+    assert torch.allclose(loss, direct, rtol=1e-13) and torch.allclose(grad, W.grad, rtol=1e-11, atol=1e-14)
+
+
 @pytest.mark.parametrize("kwargs, word", [
     ({"n": 0, "d": 3}, "n (number of students)"), ({"n": 2, "d": 1}, "d (input dimension)"),
     ({"n": 2, "d": 3, "v_norm": 0.0}, "v = 0"), ({"n": 2, "d": 3, "init_scale": float("nan")}, "init_scale"),
