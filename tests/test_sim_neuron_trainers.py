@@ -147,6 +147,33 @@ def test_event_flow_agrees_on_a_hand_built_negative_a_case():
     assert res.switches >= 1 and res.theta[0] < 0
 
 
+def test_event_flow_slides_on_the_switching_surface_as_the_smoothed_flow_does_in_the_limit():
+    """The Filippov branch.  Hand-built, d = 2: sample 2 (label 2) pulls w towards x_2 and so raises
+    z_1 = x_1.w to 0; on the surface, sample 1 (label -1 < 0) pushes back when counted active, so both sides
+    point into the surface and the flow slides along z_1 = 0.  Oracle: the gradient flow of the smoothed loss
+    (relu -> eps softplus(z/eps), relu' -> sigmoid(z/eps)), whose solutions tend to the Filippov solution as
+    eps -> 0; the gap must shrink about tenfold per decade of eps."""
+    from scipy.integrate import solve_ivp
+    from scipy.special import expit
+
+    X, y = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([-1.0, 2.0])
+    w0 = np.array([-0.2, 1.2])
+    th0 = np.concatenate([[np.linalg.norm(w0)], w0])
+    res = integrate_flow(th0, X, y, np.ones(3), Flow(t_end=3.0, rtol=1e-11, atol=1e-13))
+    assert res.sliding == 1 and abs(X[0] @ res.theta[1:]) < 1e-12  # it reached z_1 = 0 and stayed on it
+
+    def smoothed(eps):
+        def rhs(_t, th):
+            z = X @ th[1:]
+            sp, sg = eps * np.logaddexp(0.0, z / eps), expit(z / eps)
+            r = th[0] * sp - y
+            return -np.concatenate([[np.mean(r * sp)], th[0] * (r * sg) @ X / len(y)])
+        return solve_ivp(rhs, (0.0, 3.0), th0, method="Radau", rtol=1e-10, atol=1e-12).y[:, -1]
+
+    gaps = [np.abs(smoothed(eps) - res.theta).max() for eps in (1e-3, 1e-4, 1e-5)]
+    assert gaps[2] < 2e-4 and gaps[1] < 0.2 * gaps[0] and gaps[2] < 0.2 * gaps[1]
+
+
 def test_trainers_reject_bad_settings():
     with pytest.raises(ValueError, match="lr"):
         GD(lr=-1.0)
