@@ -101,6 +101,20 @@ def empirical_loss_grad(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> tu
     return 0.5 * (res * res).mean(-1), grad
 
 
+def hessian_at_teacher(X: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Hessian of the empirical loss of one student (n = 1) at its minimum w = v, (trials, d, d):
+    (1/N) sum_k 1{v.x_k > 0} x_k x_k^T (exact wherever no sample has v.x_k = 0).  Its population value is
+    I/2 (``theory.xudu_claims`` xd.n1.linear), so the same formula gives the finite-N linear rate below."""
+    act = (X @ v > 0).to(X.dtype)  # (trials, N)
+    return (X * act.unsqueeze(-1)).transpose(-1, -2) @ X / X.shape[-2]
+
+
+def linear_rate_of_gd(lr: float, lam_min) -> np.ndarray:
+    """Log-loss slope per GD step near a minimum whose smallest Hessian eigenvalue is lam_min (the slowest
+    mode): the error contracts by (1 - lr lam_min) per step, the loss by its square."""
+    return 2 * np.log(1 - lr * np.asarray(lam_min, dtype=float))
+
+
 # ---- records -------------------------------------------------------------------------------------------
 
 @dataclass

@@ -10,8 +10,10 @@ Z(T) T at the end (our separation potential; ~constant when Z ~ 1/T).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from sim.overparam import GD, OverparamProblem, initial_students, run_flow, run_gd, sample_data, teacher
+from sim.overparam import (GD, OverparamProblem, hessian_at_teacher, initial_students, linear_rate_of_gd, run_flow,
+                           run_gd, sample_data, teacher)
 from sim.rates import linear_rate, median_ci, phases, power_law_exponent, shifted_power_law
 from sim.registry import Diagram, register
 
@@ -39,11 +41,24 @@ def run_overparam_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarr
     return out
 
 
-def predicted_linear_rate(cell: dict) -> float:
-    """n = 1: log-loss slope 2 log(1 - lr/2) per GD step, -1 per unit time for the flow (Hessian I/2)."""
+def predicted_linear_rate(cell: dict, seed: int | None = None) -> float:
+    """n = 1: log-loss slope per GD step 2 log(1 - lr lam_min) with lam_min the smallest eigenvalue of the
+    Hessian at w = v: 1/2 for the population loss (so 2 log(1 - lr/2)), and for N samples that of the
+    empirical Hessian of the cell's own data (regenerated from ``seed``; median over the trials); -1 per
+    unit time for the population flow."""
     if cell["n"] != 1:
         return float("nan")
-    return -1.0 if cell["trainer"] == "flow" else 2 * np.log(1 - cell["lr"] / 2)
+    if cell["trainer"] == "flow":
+        return -1.0
+    if not cell.get("samples"):
+        return float(linear_rate_of_gd(cell["lr"], 0.5))
+    if seed is None:
+        raise ValueError("the finite-sample prediction needs the cell's seed (its data)")
+    problem = OverparamProblem(n=1, d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
+                               samples=cell["samples"])
+    X, _ = sample_data(problem, seed)
+    lam = torch.linalg.eigvalsh(hessian_at_teacher(X, teacher(problem)))[:, 0].numpy()
+    return float(np.median(linear_rate_of_gd(cell["lr"], lam)))
 
 
 def summarize_overparam(finished: list[tuple[dict, dict]]) -> list[dict]:
@@ -57,7 +72,8 @@ def summarize_overparam(finished: list[tuple[dict, dict]]) -> list[dict]:
             "slope": round(median_ci(arr["slope"])[0], 4), "exponent": round(e, 4), "exp_ci_low": round(lo, 4),
             "exp_ci_high": round(hi, 4), "predicted_exponent": -3 if cell["n"] >= 2 else "",
             "linear_rate": float(f"{np.nanmedian(arr['linear_rate']):.6g}") if np.isfinite(arr["linear_rate"]).any() else "",
-            "predicted_linear_rate": float(f"{predicted_linear_rate(cell):.6g}") if cell["n"] == 1 else "",
+            "predicted_linear_rate": (float(f"{predicted_linear_rate(cell, int(arr['seed'])):.6g}")
+                                      if cell["n"] == 1 else ""),
             "final_loss": float(f"{np.median(arr['loss'][:, -1]):.3g}"),
             "final_empirical": float(f"{np.median(arr['empirical'][:, -1]):.3g}") if "empirical" in arr else "",
             "T1": float(np.nanmedian(arr["T1"])) if np.isfinite(arr["T1"]).any() else "",
