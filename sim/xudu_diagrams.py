@@ -21,9 +21,14 @@ COLUMNS = ("n", "d", "init_scale", "samples", "trainer", "trials", "slope", "exp
            "predicted_exponent", "linear_rate", "predicted_linear_rate", "final_loss", "T1", "T2", "ZT_end", "dead")
 
 
+def _problem(cell: dict) -> OverparamProblem:
+    """The cell's problem: with its seed it fixes the students' start and the data (``sample_data``)."""
+    return OverparamProblem(n=cell["n"], d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
+                            samples=cell.get("samples"))
+
+
 def run_overparam_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
-    problem = OverparamProblem(n=cell["n"], d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
-                               samples=cell.get("samples"))
+    problem = _problem(cell)
     W0 = initial_students(problem, seed, device)
     v = teacher(problem, device)
     if cell["trainer"] == "flow":
@@ -54,9 +59,8 @@ def predicted_linear_rate(cell: dict, seed: int | None = None) -> float:
         return float(linear_rate_of_gd(cell["lr"], 0.5))
     if seed is None:
         raise ValueError("the finite-sample prediction needs the cell's seed (its data)")
-    problem = OverparamProblem(n=1, d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
-                               samples=cell["samples"])
-    X, _ = sample_data(problem, seed)
+    problem = _problem(cell)
+    X, _ = sample_data(problem, seed)  # the cell's own data, as run_overparam_cell drew it
     lam = torch.linalg.eigvalsh(hessian_at_teacher(X, teacher(problem)))[:, 0].numpy()
     return float(np.median(linear_rate_of_gd(cell["lr"], lam)))
 

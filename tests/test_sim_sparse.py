@@ -189,8 +189,6 @@ def test_tensor_initialization_lands_where_agd_succeeds_with_enough_samples():
     err_few = relative_error_perm(tensor_init(few, seed=1)[0], few.W_star)
     assert np.median(err) < 0.5 and np.median(err) < np.median(err_few)
     assert (info["subspace_error"] < 0.1).all()
-    from dataclasses import replace
-
     head = replace(inst, X=inst.X[:, :4000], y=inst.y[:, :4000], y_clean=inst.y_clean[:, :4000])  # AGD needs fewer
     res = run_agd(head, W0, AGD(eta=0.5, beta=0.2, max_iter=2000))
     assert (relative_error_perm(res.W, inst.W_star) < 1e-4).mean() >= 0.75
