@@ -10,7 +10,8 @@ previous trained parameters, then retrains from:
 * ``imp-balanced``: theta(0) with a rescaled so that a^2 = ||w(0) * mask||^2 (sign of a kept), which
   restores the balance that Theorem 2.1 assumes and that masking a balanced theta(0) breaks.
 
-Everything is batched over the trials of a :class:`sim.neuron.NeuronBatch`.
+Everything is batched over the trials of a :class:`sim.neuron.NeuronBatch`, and every level after the dense
+one over the methods too (one copy of each trial's data serves all its methods).
 """
 
 from __future__ import annotations
@@ -83,41 +84,56 @@ def restore_balance(theta0: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def rewind_start(method: str, trained: torch.Tensor, theta0: torch.Tensor, rewind_point: torch.Tensor,
+                 mask: torch.Tensor) -> torch.Tensor:
+    """Where ``method`` starts the next level's training, given the new mask (see the module docstring)."""
+    if method == "lrr":
+        return trained * mask
+    if method == "imp":
+        return theta0 * mask
+    if method == "wr":
+        return rewind_point * mask
+    if method == "imp-balanced":
+        return restore_balance(theta0, mask)
+    raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+
+
 def run_cycles(batch: NeuronBatch, trainer: Trainer, cfg: CycleConfig) -> dict[str, CycleRecord]:
+    """Every method's cycles on every trial of ``batch``.  Level 0 (dense) is trained once; each later
+    level trains all methods together: run t P + p is method p on trial t and reads trial t's one copy
+    of the data (:func:`sim.neuron.batched_xw`), so a pass over X serves the P methods."""
     T, d = batch.trials, batch.d
     X, y, theta0 = batch.X, batch.y, batch.theta0
     counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
     mask0 = full_mask(T, d, device=theta0.device)
     dense = train(trainer, theta0, X, y, mask0, snapshot_at=cfg.rewind_step)
-    rewind_point = dense.snapshot
+    P = len(cfg.methods)
+    y_runs = y.repeat_interleave(P, dim=0)
+    trained, mask = dense.theta.repeat_interleave(P, dim=0), mask0.repeat_interleave(P, dim=0)
+    levels = []  # (mask, start, result) of levels 1..L, rows t P + p
+    for keep in counts:
+        mask = magnitude_prune(trained, mask, keep)
+        start = torch.stack([rewind_start(m, trained[p::P], theta0, dense.snapshot, mask[p::P])
+                             for p, m in enumerate(cfg.methods)], dim=1).reshape(T * P, d + 1)
+        out = train(trainer, start, X, y_runs, mask)
+        levels.append((mask, start, out))
+        trained = out.theta
+    res = [r for _, _, r in levels]
     records = {}
-    for method in cfg.methods:
-        masks, starts, results = [mask0], [theta0], [dense]
-        for level, keep in enumerate(counts, start=1):
-            prev = results[-1].theta
-            mask = magnitude_prune(prev, masks[-1], keep)
-            if method == "lrr":
-                start = prev * mask
-            elif method == "imp":
-                start = theta0 * mask
-            elif method == "wr":
-                start = rewind_point * mask
-            else:
-                start = restore_balance(theta0, mask)
-            masks.append(mask)
-            starts.append(start)
-            results.append(train(trainer, start, X, y, mask))
-        stack = lambda ts: np.stack([_np(t) for t in ts], axis=1)  # noqa: E731
-        theta_end = stack([r.theta for r in results])
-        mask_arr = stack(masks)
-        rel = population_relative_error(theta_end, mask_arr)
+    for p, method in enumerate(cfg.methods):
+        def rows(dense_value, per_level):  # (T, L + 1, ...): level 0 is the shared dense run, then method p's rows
+            return np.stack([_np(dense_value)] + [_np(v[p::P]) for v in per_level], axis=1)
+
+        theta_end = rows(dense.theta, [r.theta for r in res])
+        mask_arr = rows(mask0, [m for m, _, _ in levels])
         rec = CycleRecord(
-            masks=mask_arr[:, :, 1:].astype(np.int8), theta_start=stack(starts), theta_end=theta_end,
-            loss=stack([r.loss for r in results]), rel_error=rel,
-            flips_a=stack([r.sign_changes_a for r in results]), flips_w1=stack([r.sign_changes_w1 for r in results]),
-            steps=stack([r.steps for r in results]),
-            switches=stack([r.switches for r in results]) if results[0].switches is not None else None)
+            masks=mask_arr[:, :, 1:].astype(np.int8), theta_start=rows(theta0, [s for _, s, _ in levels]),
+            theta_end=theta_end, loss=rows(dense.loss, [r.loss for r in res]),
+            rel_error=population_relative_error(theta_end, mask_arr),
+            flips_a=rows(dense.sign_changes_a, [r.sign_changes_a for r in res]),
+            flips_w1=rows(dense.sign_changes_w1, [r.sign_changes_w1 for r in res]),
+            steps=rows(dense.steps, [r.steps for r in res]),
+            switches=rows(dense.switches, [r.switches for r in res]) if dense.switches is not None else None)
         rec.success = success(rec.theta_end[:, -1], rec.masks[:, -1])
         records[method] = rec
     return records
-

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from sim.neuron import runs_per_draw
 from sim.trainers import Flow, TrainResult
 from theory.gradient_flow import constants_on, rhs_from_constants
 
@@ -199,8 +200,9 @@ def train_flow(tr: Flow, theta0, X, y, mask, snapshot_at=None) -> TrainResult:
     import torch
 
     dev = theta0.device
-    res = [integrate_flow(theta0[k].cpu().numpy(), X[k].cpu().numpy(), y[k].cpu().numpy(), mask[k].cpu().numpy(),
-                          tr, snapshot_at) for k in range(theta0.shape[0])]
+    P = runs_per_draw(theta0.shape[0], X)  # run k reads X[k // P] (sim.neuron.batched_xw)
+    res = [integrate_flow(theta0[k].cpu().numpy(), X[k // P].cpu().numpy(), y[k].cpu().numpy(),
+                          mask[k].cpu().numpy(), tr, snapshot_at) for k in range(theta0.shape[0])]
     as_t = lambda v, dt=torch.float64: torch.as_tensor(np.array(v), dtype=dt, device=dev)  # noqa: E731
     if any(r.truncated for r in res):
         import warnings

@@ -4,9 +4,11 @@ Data as in the paper: x ~ N(0, I/d), target t(x) = relu(x_1), labels y = t(x) + 
 zeta ~ N(0, sigma^2).  Initialization is balanced, a(0)^2 = ||w(0)||^2, with w(0) ~ N(0, init_scale^2 I/d)
 and an independent fair sign for a(0); optionally conditioned on the sign quadrant of (a(0), w_1(0)).
 
-Everything here is batched over trials: tensors carry a leading trial axis T.  Parameters are packed as
-theta = (a, w_1, ..., w_d) of shape (T, d + 1); a mask of the same shape has 1 for a (never pruned) and
-0/1 for the inputs.  The per-trial numpy oracle of the same functions is :mod:`sim.reference`.
+Everything here is batched over trials: tensors carry a leading trial axis T.  Runs that read the same data
+(the pruning methods of one trial, :mod:`sim.cycles`) may share one copy of it: X (G, n, d) with T = G P
+runs, run b reading X[b // P], and each pass over the data is one (P x d)(d x n) product per data set.
+Parameters are packed as theta = (a, w_1, ..., w_d) of shape (T, d + 1); a mask of the same shape has 1
+for a (never pruned) and 0/1 for the inputs.  The per-trial numpy oracle of the same functions is :mod:`sim.reference`.
 """
 
 from __future__ import annotations
@@ -99,9 +101,25 @@ def preactivation(theta: torch.Tensor, X: torch.Tensor, mask: torch.Tensor) -> t
     return batched_xw(X, theta[:, 1:] * mask[:, 1:])
 
 
+def runs_per_draw(B: int, X: torch.Tensor) -> int:
+    """P = B / G for B runs on G data sets X (G, m, d): run b reads X[b // P] (P = 1: one data set per run)."""
+    G = X.shape[0]
+    if B % G:
+        raise ValueError(f"{B} runs cannot share {G} data sets X evenly (the runs must be a multiple of the data sets)")
+    return B // G
+
+
 def batched_xw(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """X_t w_t for every trial t: X (T, m, d), w (T, d) -> (T, m), in the fast row-vector form."""
-    return torch.bmm(w.unsqueeze(1), X.transpose(1, 2)).squeeze(1)
+    """X_g w_b for every run b: X (G, m, d) read by the P = B / G consecutive runs of each draw g, w (B, d)
+    -> (B, m), as one (P x d)(d x m) product per draw (the fast row-vector form when P = 1)."""
+    B, d = w.shape
+    return torch.bmm(w.reshape(X.shape[0], runs_per_draw(B, X), d), X.transpose(1, 2)).reshape(B, X.shape[1])
+
+
+def batched_xtq(X: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """X_g^T q_b for every run b: q (B, m) -> (B, d), one (P x m)(m x d) product per draw (see batched_xw)."""
+    B, m = q.shape
+    return torch.bmm(q.reshape(X.shape[0], runs_per_draw(B, X), m), X).reshape(B, X.shape[2])
 
 
 def loss_and_grad_from_z(a: torch.Tensor, z: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
@@ -112,7 +130,7 @@ def loss_and_grad_from_z(a: torch.Tensor, z: torch.Tensor, X: torch.Tensor, y: t
     r = a.unsqueeze(1) * h - y
     loss = 0.5 * (r * r).mean(dim=1)
     g_a = (r * h).mean(dim=1)
-    g_w = torch.bmm((r * (z > 0)).unsqueeze(1), X).squeeze(1) * (a / n).unsqueeze(1)
+    g_w = batched_xtq(X, r * (z > 0)) * (a / n).unsqueeze(1)
     return loss, torch.cat([g_a.unsqueeze(1), g_w], dim=1) * mask
 
 
@@ -125,7 +143,7 @@ def grad_only(theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor, mask: torch
     z = batched_xw(X, wm)
     q = z * a.unsqueeze(1)
     q.sub_(y).mul_(z > 0)
-    v = torch.bmm(q.unsqueeze(1), X).squeeze(1)
+    v = batched_xtq(X, q)
     g_a = (v * wm).sum(dim=1) / n
     return torch.cat([g_a.unsqueeze(1), v * (a / n).unsqueeze(1)], dim=1) * mask
 
@@ -134,8 +152,8 @@ def loss_and_grad(theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
                   mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Loss (1) L = 1/(2n) sum_i (a relu(w^T x_i) - y_i)^2 of the masked neuron and its gradient.
 
-    theta, mask: (T, d + 1); X: (T, n, d); y: (T, n).  Returns L (T,) and dL/dtheta (T, d + 1), zero on
-    pruned entries.  The gradient is that of eq. (7) (relu'(0) := 0, as autograd and the paper use).
+    theta, mask: (T, d + 1); X: (G, n, d), one data set per run (G = T) or shared by T / G consecutive runs
+    (:func:`batched_xw`); y: (T, n).  Returns L (T,) and dL/dtheta (T, d + 1), zero on pruned entries.  The gradient is that of eq. (7) (relu'(0) := 0, as autograd and the paper use).
     """
     return loss_and_grad_from_z(theta[:, 0], preactivation(theta, X, mask), X, y, mask)
 

@@ -35,6 +35,38 @@ def test_gradient_matches_autograd_and_numpy(d, seed):
         np.testing.assert_allclose(gk, grad[k].numpy(), rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.parametrize("trainer", [GD(lr=0.5, steps=300), LBFGS(epochs=40), Flow(t_end=20.0)],
+                         ids=["gd", "lbfgs", "flow"])
+def test_runs_sharing_a_data_set_match_the_same_runs_with_their_own_copy(trainer):
+    """X (G, n, d) read by P = 3 runs each (as the methods of one trial in sim.cycles) against X copied per run.
+    Draws 0-3 are noise-free and all their runs start at the teacher, so L-BFGS finishes them at once and
+    drops them from its working batch; in some other draws one run finishes long before the rest: it waits,
+    frozen, while its draw stays in the batch.  (Far from the teacher, L-BFGS with lr = 1 amplifies
+    round-off, which differs between the two layouts: see LBFGS.)"""
+    G, P, d = 8, 3, 3
+    b = _batch(d=d, n=50, trials=G, seed=4)
+    star = torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=torch.float64)
+    y = b.y.clone()
+    y[:4] = torch.relu(b.X[:4, :, 0])
+    g = torch.Generator().manual_seed(5)
+    theta = star + 0.3 * torch.randn(G * P, d + 1, generator=g, dtype=torch.float64)  # near it: L-BFGS stays tame
+    theta[:4 * P] = star
+    mask = full_mask(G * P, d)
+    mask[1::P, 3] = 0.0
+    y_runs = y.repeat_interleave(P, dim=0)
+    shared = train(trainer, theta, b.X, y_runs, mask)
+    copied = train(trainer, theta, b.X.repeat_interleave(P, dim=0), y_runs, mask)
+    assert torch.equal(shared.steps, copied.steps) and torch.equal(shared.sign_changes_a, copied.sign_changes_a)
+    assert torch.allclose(shared.theta, copied.theta, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(shared.loss, copied.loss, rtol=1e-9, atol=1e-15)
+    if isinstance(trainer, LBFGS):  # draws 0-3 left the working batch at once; a draw kept a finished run waiting
+        steps = shared.steps.view(G, P)
+        assert int(steps[:4].max()) == 0
+        assert bool(((steps.min(1).values < 10) & (steps.max(1).values > 100)).any())
+    with pytest.raises(ValueError, match="multiple of the data sets"):
+        train(trainer, theta[:-1], b.X, y_runs[:-1], mask[:-1])
+
+
 def test_population_error_matches_monte_carlo():
     rng = np.random.default_rng(0)
     d, N = 4, 400_000
