@@ -30,7 +30,6 @@ import time
 import torch
 
 from sim import reference as ref
-from sim.allocator import retain_freed_memory
 from sim.cycles import CycleConfig, run_cycles
 from sim.neuron import NeuronProblem, sample
 from sim.provenance import machine, versions
@@ -187,14 +186,9 @@ def main(argv=None) -> int:
     p.add_argument("--sparse-steps", type=int, default=200, help="AGD steps of the sparse suite")
     p.add_argument("--quick-diagrams", action="store_true", help="sparse suite: also time every quick zhang-* diagram")
     p.add_argument("--json", default=None, help="also write the rows to this file")
-    p.add_argument("--default-malloc", action="store_true",
-                   help="keep glibc's default mmap/trim thresholds (to measure what sim.allocator gains)")
     args = p.parse_args(argv)
-    retained = False if args.default_malloc else retain_freed_memory()
-    info = {"machine": machine(args.device), "threads": torch.get_num_threads(), "versions": versions(),
-            "retain_freed_memory": retained}
-    print(f"# sim.bench on {info['machine']['processor']} ({info['threads']} torch threads), device {args.device}, "
-          f"freed memory retained (sim.allocator): {retained}")
+    info = {"machine": machine(args.device), "threads": torch.get_num_threads(), "versions": versions()}
+    print(f"# sim.bench on {info['machine']['processor']} ({info['threads']} torch threads), device {args.device}")
     rows = []
     if args.suite in ("all", "lrr"):
         rows += bench(args.trials, args.reference_trials, args.device, args.epochs, args.gd_steps)

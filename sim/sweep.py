@@ -130,9 +130,6 @@ def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None) 
     by reference and workers need no registry of their own."""
     import torch
 
-    from sim.allocator import retain_freed_memory
-
-    retain_freed_memory()  # batched steps reuse their temporaries' pages (sim.allocator)
     if threads:
         torch.set_num_threads(threads)
     t0 = time.perf_counter()

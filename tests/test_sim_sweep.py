@@ -116,22 +116,3 @@ def test_bad_cell_parameters_name_the_parameter():
         run_neuron_cell(_cells({"trials": 2})[0] | {"sparsity": 1.0}, 0, "cpu")
     with pytest.raises(ValueError, match="d must be"):
         run_neuron_cell(_cells({"trials": 2})[0] | {"d": 0}, 0, "cpu")
-
-
-def test_retain_freed_memory_is_accepted_by_glibc_and_keeps_results_unchanged():
-    """mallopt must accept both thresholds on glibc (a value above its 32 MB mmap limit would be refused),
-    and the setting changes only where memory comes from, never a number."""
-    import platform
-
-    import torch
-
-    from sim.allocator import retain_freed_memory
-    from sim.neuron import NeuronProblem, full_mask, grad_only, sample
-
-    b = sample(NeuronProblem(d=5, n=3000, sigma=0.1, trials=40), 0)
-    before = grad_only(b.theta0, b.X, b.y, full_mask(40, 5))
-    ok = retain_freed_memory()
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert ok
-    assert retain_freed_memory() is ok  # once per process
-    assert torch.equal(grad_only(b.theta0, b.X, b.y, full_mask(40, 5)), before)
