@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from sim.neuron import runs_per_draw
+from sim.draws import runs_per_draw
 from sim.trainers import Flow, TrainResult
 from theory.gradient_flow import constants_on, rhs_from_constants
 

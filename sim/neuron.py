@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from sim.draws import runs_per_draw
 from theory import validate
 from theory.gaussian import arccos_kernel
 
@@ -99,14 +100,6 @@ def preactivation(theta: torch.Tensor, X: torch.Tensor, mask: torch.Tensor) -> t
     """z = X (w * mask), shape (T, n): one pass over the data.  Written as the row vector (w * mask)^T times
     X^T: batched BLAS is about 5x faster for (1 x d)(d x n) products than for (n x d)(d x 1) ones."""
     return batched_xw(X, theta[:, 1:] * mask[:, 1:])
-
-
-def runs_per_draw(B: int, X: torch.Tensor) -> int:
-    """P = B / G for B runs on G data sets X (G, m, d): run b reads X[b // P] (P = 1: one data set per run)."""
-    G = X.shape[0]
-    if B % G:
-        raise ValueError(f"{B} runs cannot share {G} data sets X evenly (the runs must be a multiple of the data sets)")
-    return B // G
 
 
 def batched_xw(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sim.draws import runs_per_draw
+
 
 def _int_at_least(name: str, value, low: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -146,20 +148,13 @@ def check_student_mask(M: torch.Tensor, M_teacher: torch.Tensor) -> None:
                          f"missing); the experiment needs Omega_j to contain Omega*_j")
 
 
-def _runs_per_draw(W: torch.Tensor, X: torch.Tensor) -> int:
-    B, G = W.shape[0], X.shape[0]
-    if B % G:
-        raise ValueError(f"{B} runs of W cannot share {G} data sets X evenly (B must be a multiple of G)")
-    return B // G
-
-
 def _per_run(X: torch.Tensor, B: int) -> torch.Tensor:
     return X if X.shape[0] == B else X.repeat_interleave(B // X.shape[0], dim=0)
 
 
 def _preactivations(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """w_j^T x_n for every run: (G, N, P, K), one matmul per draw with the P runs' K neurons as columns."""
-    P = _runs_per_draw(W, X)
+    P = runs_per_draw(W.shape[0], X)
     G, N = X.shape[:2]
     K, d = W.shape[1:]
     return (X @ W.reshape(G, P * K, d).transpose(1, 2)).view(G, N, P, K)

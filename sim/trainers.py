@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sim.neuron import grad_only, loss_and_grad_from_z, loss_from_z, loss_only, preactivation, runs_per_draw
+from sim.draws import runs_per_draw
+from sim.neuron import grad_only, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
 
 
 @dataclass(frozen=True)
