@@ -7,7 +7,7 @@
     python -m sim.phase_diagram --out results/my-run --resume    # finish an interrupted run
 
 Results: ``results/sim/<diagram>-<scale>-seed<seed>/`` (or --out) with manifest.json (config, seed,
-versions, git commit), cells/*.npz (per-trial data), summary.csv and a PNG figure.
+versions, git commit, and the commit each cell was computed at), cells/*.npz (per-trial data), summary.csv and a PNG figure.
 """
 
 from __future__ import annotations

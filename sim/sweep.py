@@ -164,9 +164,14 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
         from tqdm.auto import tqdm
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.diagram, unit="cell")
     timings = dict(manifest.get("cell_seconds", {}))
+    # the commit each cell was computed at: a resumed run may run newer code than the one that created the
+    # folder (``git_commit``); cells of folders made before this record have no entry
+    commits = dict(manifest.get("cell_git_commit", {}))
+    commit = provenance.git_commit()
     for key, arrays, seconds in _results(spec, diagram.run_cell, todo, workers, scheduler):
         write_cell(out / "cells" / f"{key}.npz", arrays)
         timings[key] = round(seconds, 3)
+        commits[key] = commit
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -174,7 +179,7 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
     finished = [(c, read_cell(out / "cells" / f"{c['key']}.npz")) for c in cells]
     rows = diagram.summarize(finished)
     write_summary(out / "summary.csv", rows)
-    manifest |= {"cell_seconds": timings, "finished": provenance.now(),
+    manifest |= {"cell_seconds": timings, "cell_git_commit": commits, "finished": provenance.now(),
                  "last_run_seconds": round(time.perf_counter() - t_start, 2), "workers": workers,
                  "scheduler": scheduler}
     _atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())

@@ -67,6 +67,19 @@ def test_resume_recomputes_only_missing_cells_and_never_overwrites(tmp_path):
     _same(before, _cell_arrays(out))
 
 
+def test_resumed_cells_record_the_commit_they_were_computed_at(tmp_path, monkeypatch):
+    from sim import provenance
+
+    monkeypatch.setattr(provenance, "git_commit", lambda: "commit-A")
+    out = _run(tmp_path / "p")
+    (out / "cells" / "d3.npz").unlink()
+    monkeypatch.setattr(provenance, "git_commit", lambda: "commit-B")
+    _run(out, resume=True)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["git_commit"] == "commit-A"  # the folder's creation
+    assert m["cell_git_commit"] == {"d1": "commit-A", "d2": "commit-A", "d3": "commit-B"}
+
+
 def test_resume_refuses_foreign_corrupt_or_unrelated_folders(tmp_path):
     out = _run(tmp_path / "f")
     with pytest.raises(ResultsError, match="seed"):
