@@ -52,6 +52,10 @@ def summarize_neuron(finished: list[tuple[dict, dict]]) -> list[dict]:
             s = arr[f"{method}/success"].astype(bool)
             k, n = int(s.sum()), s.size
             lo, hi = wilson(k, n)
+            rel = arr[f"{method}/rel_error"][:, -1]
+            # L-BFGS without a line search can step off to overflow on a ReLU kink (as torch.optim.LBFGS
+            # can): such a run is a failure, counted here, and left out of the median error
+            diverged = ~np.isfinite(arr[f"{method}/theta_end"][:, -1]).all(axis=1)
             rows.append({
                 "cell": cell["key"], "d": cell["d"], "n": cell["n"], "sigma": cell["sigma"],
                 "quadrant": cell.get("quadrant") or "any", "trainer": cell["trainer"]["name"], "method": method,
@@ -59,7 +63,8 @@ def summarize_neuron(finished: list[tuple[dict, dict]]) -> list[dict]:
                 "ci_high": round(float(hi), 4),
                 "predicted": round(float(arr[f"{method}/predicted"].mean()), 4),
                 "mask_correct": round(float(arr[f"{method}/masks"][:, -1, 0].mean()), 4),
-                "median_rel_error": float(np.median(arr[f"{method}/rel_error"][:, -1])),
+                "median_rel_error": float(np.median(rel[~diverged])) if (~diverged).any() else float("nan"),
+                "diverged": int(diverged.sum()),
                 "dense_w1_flips": round(float(arr[f"{method}/flips_w1"][:, 0].mean()), 3),
                 "a_sign_changed": round(float((np.sign(arr[f"{method}/theta_end"][:, -1, 0]) != np.sign(arr["a0"])).mean()), 4),
             })

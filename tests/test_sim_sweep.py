@@ -129,3 +129,22 @@ def test_bad_cell_parameters_name_the_parameter():
         run_neuron_cell(_cells({"trials": 2})[0] | {"sparsity": 1.0}, 0, "cpu")
     with pytest.raises(ValueError, match="d must be"):
         run_neuron_cell(_cells({"trials": 2})[0] | {"d": 0}, 0, "cpu")
+
+
+def test_a_diverged_run_is_a_counted_failure_and_stays_out_of_the_median_error():
+    from sim.outcome import success
+
+    cell = _cells({"trials": 4})[1]
+    arr = run_neuron_cell(cell, 0, "cpu")
+    before = {r["method"]: r for r in summarize_neuron([(cell, arr)])}
+    assert all(r["diverged"] == 0 for r in before.values())
+    arr = dict(arr)
+    theta, rel = arr["imp/theta_end"].copy(), arr["imp/rel_error"].copy()
+    theta[0, -1] = np.nan  # run 0 of IMP overflowed in its last level
+    rel[0, -1] = np.nan
+    arr["imp/theta_end"], arr["imp/rel_error"] = theta, rel
+    assert not success(theta[:, -1], arr["imp/masks"][:, -1])[0]
+    after = {r["method"]: r for r in summarize_neuron([(cell, arr)])}
+    assert after["imp"]["diverged"] == 1 and after["lrr"]["diverged"] == 0
+    assert after["imp"]["median_rel_error"] == pytest.approx(float(np.median(rel[1:, -1])))
+    assert after["lrr"] == before["lrr"]
