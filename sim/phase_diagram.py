@@ -13,6 +13,7 @@ versions, git commit, and the commit each cell was computed at), cells/*.npz (pe
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,11 @@ from sim import registry
 from sim.sweep import ResultsError, SweepSpec, read_summary, run
 
 DEFAULT = "lrr-phase-d-sigma"
+
+
+def _stop(signum, frame):
+    print(f"\nstopped by signal {signum}: finished cells are saved; --resume continues the run", file=sys.stderr)
+    raise SystemExit(128 + signum)
 
 
 def _print_list() -> None:
@@ -59,6 +65,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="master seed (cell seeds are derived from it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    # a SIGTERM (kill, a batch scheduler's time limit) unwinds like Ctrl-C, so the sweep stops its worker
+    # processes instead of leaving them computing as orphans; finished cells are on disk already
+    signal.signal(signal.SIGTERM, _stop)
     if args.list:
         _print_list()
         return 0

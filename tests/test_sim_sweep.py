@@ -148,3 +148,62 @@ def test_a_diverged_run_is_a_counted_failure_and_stays_out_of_the_median_error()
     assert after["imp"]["diverged"] == 1 and after["lrr"]["diverged"] == 0
     assert after["imp"]["median_rel_error"] == pytest.approx(float(np.median(rel[1:, -1])))
     assert after["lrr"] == before["lrr"]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Live descendant processes of pid (Linux /proc)."""
+    import os
+
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parent[int(entry)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_sigterm_stops_the_worker_processes_too(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "sim.phase_diagram", "--diagram", "lrr-fig2a", "--workers", "2",
+                             "--no-progress", "--out", str(tmp_path / "run")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        deadline = time.time() + 120
+        while len(_descendants(proc.pid)) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2, "the sweep never started its worker processes"
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+        assert "--resume" in proc.stderr.read()
+        deadline = time.time() + 30
+        while (workers & _descendants(1)) and time.time() < deadline:
+            time.sleep(0.5)
+        alive = {p for p in workers if os.path.exists(f"/proc/{p}")
+                 and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"}
+        assert not alive, f"worker processes left running: {sorted(alive)}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in _descendants(1) & locals().get("workers", set()):  # never leave them behind, even on failure
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
