@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
+from scipy.integrate import DOP853
+from scipy.optimize import brentq
 
 from sim.draws import runs_per_draw
 from sim.trainers import Flow, TrainResult
@@ -89,6 +90,62 @@ def _nudge(theta, x, side):
     return theta
 
 
+_EPS = np.finfo(float).eps
+_ROOT_MAXITER = 1000
+
+
+@dataclass
+class _SegmentSolution:
+    t: float
+    y: np.ndarray
+    t_events: list[list[float]]
+    status: int  # 0: reached t_end, 1: a terminal event, -1: the integrator failed
+    message: str
+
+
+def _solve_segment(rhs, t0: float, t1: float, y0: np.ndarray, rtol: float, atol: float, events) -> _SegmentSolution:
+    """``scipy.integrate.solve_ivp(method='DOP853', events=events)`` step for step (same stepper, same event
+    detection and ordering, the same brentq tolerances), except that an event's root may take up to
+    _ROOT_MAXITER brentq iterations instead of solve_ivp's fixed 100.  When w runs into the origin (a < 0),
+    every sample's margin reaches 0 at the same instant with very different slopes, and brentq needed 103
+    iterations to locate that instant (paper-scale lrr-fig2a-flow, quadrant (-,-)): solve_ivp raised."""
+    solver = DOP853(lambda _t, y: rhs(y), float(t0), np.asarray(y0, dtype=float), float(t1), rtol=rtol, atol=atol)
+    direction = np.array([getattr(e, "direction", 0) for e in events], dtype=float)
+    max_events = np.array([1.0 if getattr(e, "terminal", False) else np.inf for e in events])
+    count = np.zeros(len(events))
+    t_events: list[list[float]] = [[] for _ in events]
+    g = np.array([e(solver.t, solver.y) for e in events])
+    t, y, message = solver.t, solver.y, ""
+    while True:
+        message = solver.step()
+        if solver.status == "failed":
+            return _SegmentSolution(solver.t, solver.y, t_events, -1, message)
+        status = 0 if solver.status == "finished" else None
+        t_old, t, y = solver.t_old, solver.t, solver.y
+        g_new = np.array([e(t, y) for e in events])
+        up, down = (g <= 0) & (g_new >= 0), (g >= 0) & (g_new <= 0)
+        active = np.nonzero(up & (direction > 0) | down & (direction < 0) | (up | down) & (direction == 0))[0]
+        if active.size:
+            sol = solver.dense_output()
+            count[active] += 1
+            roots = np.array([brentq(lambda s, e=events[i]: e(s, sol(s)), t_old, t, xtol=4 * _EPS, rtol=4 * _EPS,
+                                     maxiter=_ROOT_MAXITER) for i in active])
+            terminate = bool(np.any(count[active] >= max_events[active]))
+            if terminate:  # keep the events up to the first terminal one
+                order = np.argsort(roots) if t > t_old else np.argsort(-roots)
+                active, roots = active[order], roots[order]
+                first = int(np.nonzero(count[active] >= max_events[active])[0][0])
+                active, roots = active[:first + 1], roots[:first + 1]
+            for i, te in zip(active, roots):
+                t_events[i].append(float(te))
+            if terminate:
+                t = float(roots[-1])
+                return _SegmentSolution(t, sol(t), t_events, 1, message)
+        g = g_new
+        if status == 0:
+            return _SegmentSolution(t, y, t_events, 0, message)
+
+
 def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.ndarray, tr: Flow,
                    snapshot_at: float | None = None) -> FlowResult:
     """Integrate eq. (7) from theta0 on [0, tr.t_end] for the inputs the mask keeps.
@@ -139,12 +196,11 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         def w1_zero(_t, th):
             return th[w1_col] if w1_col is not None else 1.0
 
-        sol = solve_ivp(lambda _t, th: seg.rhs(th), (t, target), theta, method="DOP853", rtol=tr.rtol,
-                        atol=tr.atol, events=[cross, leave, a_zero, w1_zero])
+        sol = _solve_segment(seg.rhs, t, target, theta, tr.rtol, tr.atol, [cross, leave, a_zero, w1_zero])
         segments += 1
         flips_a += len(sol.t_events[2])
         flips_w1 += len(sol.t_events[3]) if w1_col is not None else 0
-        t, theta = float(sol.t[-1]), sol.y[:, -1].copy()
+        t, theta = float(sol.t), np.array(sol.y, dtype=float)
         if sol.status == -1:
             raise RuntimeError(f"gradient flow integration failed at t = {t}: {sol.message}")
         if np.linalg.norm(theta[1:]) <= 1e-12 * w_scale:
