@@ -168,6 +168,57 @@ def test_event_flow_that_reaches_the_origin_stops_there_and_keeps_the_conservati
     assert res.loss == pytest.approx(0.5 * np.mean(y * y), rel=1e-12)
 
 
+def test_event_flow_reaches_the_origin_where_scipys_event_root_finder_gave_up():
+    """Run 40 of the paper-scale lrr-fig2a-flow (-,-) cell, a level that keeps inputs 1 and 10: w runs
+    into the origin at t ~ 82.7, every margin reaches 0 there with slopes 1e4 apart, and locating that
+    instant took brentq 103 iterations, more than the 100 solve_ivp allows (it raised and stopped the sweep)."""
+    from sim.sweep import cell_seed
+
+    batch = sample(NeuronProblem(d=10, n=1000, sigma=0.1, trials=100, quadrant="--"), cell_seed(0, "d10_qmm"))
+    X, y = batch.X[40].numpy(), batch.y[40].numpy()
+    th0 = np.zeros(11)
+    th0[[0, 1, 10]] = -0.8549370041491777, -0.2234730842867848, -0.16272956026861224
+    mask = (th0 != 0).astype(float)
+    res = integrate_flow(th0, X, y, mask, Flow(t_end=200.0))
+    assert res.at_origin and not res.truncated
+    assert np.all(res.theta[1:] == 0)
+    assert res.theta[0] ** 2 == pytest.approx(th0[0] ** 2 - th0[1] ** 2 - th0[10] ** 2, rel=1e-8)
+
+
+def test_segment_solver_is_solve_ivp_step_for_step():
+    """sim.flow's own loop replaces solve_ivp only to allow brentq more iterations: on a system where
+    solve_ivp's root finder converges, times, states and event lists agree exactly."""
+    from scipy.integrate import solve_ivp
+
+    from sim.flow import _solve_segment
+
+    A = np.array([[-0.1, 1.0, 0.0], [-1.0, -0.1, 0.3], [0.0, -0.3, -0.05]])
+    rhs = lambda y: A @ y + np.array([0.0, 0.0, 0.02 * y[0] * y[1]])  # noqa: E731
+
+    def first(_t, y):
+        return y[0]
+
+    def second(_t, y):
+        return y[1] - 0.2
+
+    def stop(_t, y):
+        return y[2] - 0.2
+    stop.terminal, stop.direction, second.direction = True, -1, 1
+    y0 = np.array([1.0, 0.0, 0.4])
+    statuses, events = [], 0
+    for t_end in (3.0, 40.0):
+        ref = solve_ivp(lambda _t, y: rhs(y), (0.0, t_end), y0, method="DOP853", rtol=1e-9, atol=1e-12,
+                        events=[first, second, stop])
+        ours = _solve_segment(rhs, 0.0, t_end, y0, 1e-9, 1e-12, [first, second, stop])
+        assert ours.status == ref.status
+        assert ours.t == ref.t[-1]
+        np.testing.assert_array_equal(ours.y, ref.y[:, -1])
+        assert [list(e) for e in ref.t_events] == ours.t_events
+        statuses.append(ours.status)
+        events += sum(map(len, ours.t_events))
+    assert statuses == [0, 1] and events >= 3  # both endings and several events were exercised
+
+
 def test_event_flow_agrees_on_a_hand_built_negative_a_case():
     """Two samples, a < 0, balanced start: both samples switch off and the flow stops on the boundary."""
     X = np.array([[1.0, 0.0], [0.6, 0.8]])
