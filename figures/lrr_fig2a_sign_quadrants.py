@@ -8,6 +8,7 @@ intervals, black ticks = the theory's prediction (Theorem 2.1 / 2.3).
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +21,12 @@ from sim.sweep import read_summary  # noqa: E402
 
 QUADS = ["++", "+-", "-+", "--"]
 COLORS = {"lrr": "tab:blue", "imp": "tab:orange", "wr": "tab:green", "imp-balanced": "tab:red"}
+
+
+def quadrant_label(quadrant: str) -> str:
+    """'+-' -> 'a(0)>0, w1(0)<0'."""
+    rel = {"+": ">", "-": "<"}
+    return f"a(0){rel[quadrant[0]]}0, w1(0){rel[quadrant[1]]}0"
 
 
 def plot(results: Path) -> list[Path]:
@@ -40,14 +47,15 @@ def plot(results: Path) -> list[Path]:
             ax.bar(x, rate, width, color=COLORS.get(m, "gray"), label=m, yerr=[rate - lo, hi - rate], capsize=2)
             ax.scatter(x, [float(sel[q]["predicted"]) for q in QUADS], marker="_", s=120, color="k", zorder=3,
                        label="theory" if k == 0 else None)
-        ax.set_xticks(range(len(QUADS)), [f"a{q[0]}0, w1{q[1]}0" for q in QUADS], fontsize=7)
+        ax.set_xticks(range(len(QUADS)), [quadrant_label(q) for q in QUADS], fontsize=7)
         ax.set_ylim(0, 1.05)
         ax.set_title(f"d = {d}")
         ax.set_ylabel("success rate")
     axes[0][-1].legend(fontsize=7, loc="upper right")
     trials = rows[0]["trials"]
-    fig.suptitle(f"{manifest['diagram']} ({manifest['scale']}, {trials} runs per quadrant, trainer "
-                 f"{rows[0]['trainer']}; bars: 95% Wilson intervals)", fontsize=9)
+    title = (f"{manifest['diagram']} ({manifest['scale']}, {trials} runs per quadrant, trainer "
+             f"{rows[0]['trainer']}; bars: 95% Wilson intervals)")
+    fig.suptitle(textwrap.fill(title, width=int(45 * len(ds))), fontsize=9)
     out = results / "quadrants.png"
     fig.savefig(out, dpi=130)
     plt.close(fig)
