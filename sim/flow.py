@@ -115,12 +115,10 @@ def _solve_segment(rhs, t0: float, t1: float, y0: np.ndarray, rtol: float, atol:
     count = np.zeros(len(events))
     t_events: list[list[float]] = [[] for _ in events]
     g = np.array([e(solver.t, solver.y) for e in events])
-    t, y, message = solver.t, solver.y, ""
     while True:
         message = solver.step()
         if solver.status == "failed":
             return _SegmentSolution(solver.t, solver.y, t_events, -1, message)
-        status = 0 if solver.status == "finished" else None
         t_old, t, y = solver.t_old, solver.t, solver.y
         g_new = np.array([e(t, y) for e in events])
         up, down = (g <= 0) & (g_new >= 0), (g >= 0) & (g_new <= 0)
@@ -142,7 +140,7 @@ def _solve_segment(rhs, t0: float, t1: float, y0: np.ndarray, rtol: float, atol:
                 t = float(roots[-1])
                 return _SegmentSolution(t, sol(t), t_events, 1, message)
         g = g_new
-        if status == 0:
+        if solver.status == "finished":
             return _SegmentSolution(t, y, t_events, 0, message)
 
 

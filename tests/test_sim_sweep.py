@@ -150,20 +150,29 @@ def test_a_diverged_run_is_a_counted_failure_and_stays_out_of_the_median_error()
     assert after["lrr"] == before["lrr"]
 
 
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """(state letter, parent pid) of a process from Linux /proc, None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """The processes of pids that still run (neither gone nor zombies)."""
+    return {p for p in pids if (st := _state_and_parent(p)) is not None and st[0] != "Z"}
+
+
 def _descendants(pid: int) -> set[int]:
     """Live descendant processes of pid (Linux /proc)."""
     import os
 
     parent = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parent[int(entry)] = int(fields[1])
+        if entry.isdigit() and (st := _state_and_parent(int(entry))) is not None and st[0] != "Z":
+            parent[int(entry)] = st[1]
     found, frontier = set(), {pid}
     while frontier:
         frontier = {p for p, pp in parent.items() if pp in frontier} - found
@@ -183,6 +192,7 @@ def test_sigterm_stops_the_worker_processes_too(tmp_path):
                              "--no-progress", "--out", str(tmp_path / "run")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    workers: set[int] = set()
     try:
         deadline = time.time() + 120
         while len(_descendants(proc.pid)) < 2 and time.time() < deadline and proc.poll() is None:
@@ -194,15 +204,13 @@ def test_sigterm_stops_the_worker_processes_too(tmp_path):
         assert proc.wait(timeout=60) == 128 + signal.SIGTERM
         assert "--resume" in proc.stderr.read()
         deadline = time.time() + 30
-        while (workers & _descendants(1)) and time.time() < deadline:
+        while _alive(workers) and time.time() < deadline:
             time.sleep(0.5)
-        alive = {p for p in workers if os.path.exists(f"/proc/{p}")
-                 and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"}
-        assert not alive, f"worker processes left running: {sorted(alive)}"
+        assert not _alive(workers), f"worker processes left running: {sorted(_alive(workers))}"
     finally:
         if proc.poll() is None:
             proc.kill()
-        for p in _descendants(1) & locals().get("workers", set()):  # never leave them behind, even on failure
+        for p in _alive(workers):  # never leave them behind, even on failure
             try:
                 os.kill(p, signal.SIGKILL)
             except OSError:
