@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run verify test test-all figures bench bench-deep clean
+.PHONY: setup run verify test test-all crosscheck figures bench bench-deep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ''
+
+# Every headline verdict of paper_repro.md against a second computation that does not share the code path
+# that decides it (another trainer, estimator, locator, the population limit), at reduced size.
+crosscheck: $(STAMP)
+	$(PY) -m pytest -q -m crosscheck tests/crosscheck
 
 figures: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m figures.build
