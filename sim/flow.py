@@ -12,6 +12,14 @@ b_i = a y_i x_i / n, lambda_i in [0, 1] chosen so that x_i^T w' = 0 (for several
 a small linear system), until some lambda_i leaves [0, 1] (another terminal event) and the sample leaves
 the surface on the side that pushes it away.  Switches, sliding episodes and sign changes of a and w_1
 (non-terminal events) are counted and reported.
+
+At w = 0 every sample sits on its surface at once (a pruned neuron's last input running into 0, or w driven
+into the origin in d dimensions).  There the field is set-valued: in the cell of directions with active set
+S it is w' = a C2(S) + O(w), a' = O(w).  A solution leaves the origin along a ray v exactly when v lies in
+the cell whose field it is, v = a C2(S) with S = {i : x_i^T v > 0}.  :func:`origin_exit` looks for such a
+ray, starting from the cell straight ahead of the arrival velocity (for d = 1 this is Filippov's crossing
+rule: both one-sided fields point the same way, so the solution crosses); when there is one, the flow leaves
+along it, and only when there is none is the origin a stationary point where the flow stops (``at_origin``).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ class FlowResult:
     truncated: bool  # stopped by max_events before t_end
     snapshot: np.ndarray | None
     at_origin: bool = False  # w reached 0, a stationary point, before t_end (held there)
+    origin_crossings: int = 0  # times w reached 0 and left it along a consistent ray (origin_exit)
 
 
 class _Segment:
@@ -88,6 +97,42 @@ def _nudge(theta, x, side):
         theta = theta.copy()
         theta[1:] = w + (side * eps - m) * x / (x @ x)
     return theta
+
+
+def origin_exit(X: np.ndarray, y: np.ndarray, a: float, v_in: np.ndarray, max_iter: int = 100
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ray along which the flow leaves w = 0 (with a != 0), or None when the origin is stationary.
+
+    At w = 0 the field of the cell with active set S is w' = a C2(S), C2(S) = (1/n) sum_{i in S} y_i x_i.  A
+    ray w = t v (t > 0) solves the flow to first order iff v = a C2(S(v)) with S(v) = {i : x_i^T v > 0}: the
+    ray lies in the cell whose field it follows.  We start from the cell straight ahead of the arrival
+    velocity ``v_in`` (S = {i : x_i^T v_in > 0}) and iterate S -> S(a C2(S)) until it repeats.  A fixed point
+    with every margin x_i^T v non-zero is returned as (active set, v).  For one input this is Filippov's
+    rule at w_1 = 0: the solution crosses iff the field on the far side, a C2(far side), points onward.
+    With no consistent ray (a cycle, or v = 0: e.g. both one-sided fields point into 0) the origin is an
+    attracting stationary point and None is returned."""
+    if a == 0.0 or not np.all(np.isfinite(v_in)) or not np.any(v_in):
+        return None
+    n = X.shape[0]
+    tol = 1e-12 * np.linalg.norm(X, axis=1)
+    S = (X @ v_in) > 0
+    seen = set()
+    for _ in range(max_iter):
+        v = a * (X[S].T @ y[S]) / n
+        if not np.any(v):
+            return None
+        m = X @ v
+        if np.any(np.abs(m) <= tol * np.linalg.norm(v)):
+            return None  # v lies on some sample's surface: not a ray inside one cell
+        S_new = m > 0
+        if np.array_equal(S_new, S):
+            return S, v
+        key = S_new.tobytes()
+        if key in seen:
+            return None
+        seen.add(key)
+        S = S_new
+    return None
 
 
 _EPS = np.finfo(float).eps
@@ -161,6 +206,7 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
     w1_col = 1 + int(np.flatnonzero(kept == 0)[0]) if 0 in kept else None
     stops = sorted({float(snapshot_at), tr.t_end} if snapshot_at is not None else {tr.t_end})
     truncated = at_origin = False
+    crossings = 0
     w_scale = max(float(np.linalg.norm(theta[1:])), 1e-300)
     while True:
         if snapshot is None and snapshot_at is not None and abs(t - snapshot_at) <= 1e-12:
@@ -194,6 +240,7 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         def w1_zero(_t, th):
             return th[w1_col] if w1_col is not None else 1.0
 
+        w1_start = theta[w1_col] if w1_col is not None else 0.0
         sol = _solve_segment(seg.rhs, t, target, theta, tr.rtol, tr.atol, [cross, leave, a_zero, w1_zero])
         segments += 1
         flips_a += len(sol.t_events[2])
@@ -202,14 +249,29 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         if sol.status == -1:
             raise RuntimeError(f"gradient flow integration failed at t = {t}: {sol.message}")
         if np.linalg.norm(theta[1:]) <= 1e-12 * w_scale:
-            # w has reached the origin (with a < 0 the switching cascade gets there in finite time): every
-            # pre-activation is 0, every sample inactive under relu'(0) = 0, the field vanishes -- a
-            # stationary point.  Stay there; integrating on would only toggle samples at zero progress.
+            # w has reached the origin: every sample switches at once.  Leave along the consistent ray if
+            # there is one (origin_exit); otherwise the origin is stationary (with a < 0 and |a| >> ||w||
+            # the switching cascade gets there in finite time) and the flow stays: integrating on would
+            # only toggle samples at zero progress.
+            # the sign w_1 had on arrival: its sign at the segment's start, flipped by each w1_zero event
+            w1_before = np.sign(w1_start) * (-1) ** len(sol.t_events[3]) if w1_col is not None else 0.0
+            exit_ray = origin_exit(Xk, y, float(theta[0]), seg.rhs(theta)[1:])
             theta[1:] = 0.0
-            if snapshot is None and snapshot_at is not None and snapshot_at >= t:
-                snapshot = theta.copy()
-            at_origin = True
-            break
+            if exit_ray is None or t >= tr.t_end:
+                if snapshot is None and snapshot_at is not None and snapshot_at >= t:
+                    snapshot = theta.copy()
+                at_origin = exit_ray is None
+                break
+            new_active, v = exit_ray
+            h = 1e-10 * w_scale / float(np.linalg.norm(v))  # w = h v: the exact solution to O(h^2)
+            theta[1:] = h * v
+            t = min(t + h, tr.t_end)
+            switches += int(np.count_nonzero(new_active != active)) + int(np.count_nonzero(slide))
+            active, slide = new_active, np.zeros(n, dtype=bool)
+            crossings += 1
+            if w1_col is not None and w1_before != 0.0 and np.sign(theta[w1_col]) != w1_before:
+                flips_w1 += 1  # w_1 changed sign through the origin (the w1_zero event ends at the origin)
+            continue
         if sol.status != 1:
             continue  # reached the target time
         if len(sol.t_events[0]):  # a free sample reached the surface
@@ -246,7 +308,7 @@ def integrate_flow(theta0: np.ndarray, X: np.ndarray, y: np.ndarray, mask: np.nd
         snap_full = th_full.copy() if snapshot_at is not None else None
     r = th_full[0] * np.maximum(X @ th_full[1:], 0.0) - y
     return FlowResult(th_full, float(0.5 * np.mean(r * r)), flips_a, flips_w1, switches, sliding, segments,
-                      truncated, snap_full, at_origin)
+                      truncated, snap_full, at_origin, crossings)
 
 
 def train_flow(tr: Flow, theta0, X, y, mask, snapshot_at=None) -> TrainResult:
