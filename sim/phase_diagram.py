@@ -4,7 +4,7 @@
     python -m sim.phase_diagram --list
     python -m sim.phase_diagram --diagram lrr-fig2a --scale paper --workers 2
     python -m sim.phase_diagram --diagram lrr-fig18 --scheduler tcp://10.0.0.5:8786
-    python -m sim.phase_diagram --out results/my-run --resume    # finish an interrupted run
+    python -m sim.phase_diagram --out results/my-run             # the same command again finishes an interrupted run
 
 Results: ``results/sim/<diagram>-<scale>-seed<seed>/`` (or --out) with manifest.json (config, seed,
 versions, git commit, and the commit each cell was computed at), cells/*.npz (per-trial data), summary.csv and a PNG figure.
@@ -25,7 +25,8 @@ DEFAULT = "lrr-phase-d-sigma"
 
 
 def _stop(signum, frame):
-    print(f"\nstopped by signal {signum}: finished cells are saved; --resume continues the run", file=sys.stderr)
+    print(f"\nstopped by signal {signum}: finished cells are saved; the same command (or with --resume) "
+          f"continues the run", file=sys.stderr)
     raise SystemExit(128 + signum)
 
 
@@ -58,10 +59,13 @@ def main(argv=None) -> int:
     p.add_argument("--diagram", default=DEFAULT, help=f"diagram name (default {DEFAULT})")
     p.add_argument("--scale", default="quick", choices=["quick", "paper"], help="quick: CPU, ~1 min; paper: the paper's sizes")
     p.add_argument("--device", default="cpu", help="cpu or cuda (batched trainers run there)")
-    p.add_argument("--workers", type=int, default=2, help="local worker processes for cells (joblib)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="local worker processes for cells (joblib); capped at the CPUs available and the cells to run")
     p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/sim/<diagram>-<scale>-seed<seed>)")
-    p.add_argument("--resume", action="store_true", help="finish or reuse an existing results folder of the same run")
+    p.add_argument("--resume", action="store_true",
+                   help="finish or reuse the results folder of this same run (the default anyway: a folder of the same "
+                        "diagram, scale, parameters, seed and device is always finished or reused; any other is refused)")
     p.add_argument("--seed", type=int, default=0, help="master seed (cell seeds are derived from it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)

@@ -9,22 +9,35 @@ Layout of a results folder::
 
 * Determinism: each cell's seed is derived from (seed, cell key) by SHA-256, so results do not depend on
   the order or the parallelism in which cells run; same seed, same device: same numbers.
-* Resume: ``resume=True`` accepts an existing folder only if its manifest has the same identity
-  (diagram, scale, parameters, seed, device); a corrupt or foreign folder is an error and nothing in it
-  is overwritten.  Finished cells are skipped; killing a run loses at most the cells in flight.
-* Parallel: ``workers > 1`` runs cells in local processes (joblib/loky); ``scheduler='tcp://host:8786'``
-  sends them to a Dask distributed cluster.  Either way the results come back to this process, which
-  alone writes the folder (no shared file system is needed on the workers).
+* One run per folder: the folder is locked (an OS file lock on ``.lock``, released by the kernel when the
+  process ends, so a killed run leaves no stale lock) for the run's lifetime; a second run on the same
+  folder is refused at once.
+* Resume: an existing folder is reused only if its manifest has the same identity (diagram, scale,
+  parameters, seed, device) -- the same command run again finishes or reuses it (``--resume`` says so
+  explicitly and is no longer required); a different run, a corrupt or a foreign folder is refused and
+  nothing in it is overwritten.  Every cell file carries its own identity (diagram, scale, the cell's
+  parameters and key, master and cell seed, device) and provenance (commit, seconds, time); on reuse each is
+  checked against the run, and a cell copied from another cell or run is refused with its file named.
+  Finished cells are skipped; killing a run loses at most the cells in flight.
+* Parallel: ``workers > 1`` runs cells in local processes (joblib/loky), at most one per CPU available
+  and one per unfinished cell (:func:`worker_plan`), each with a fixed thread budget (CPUs // workers, for
+  torch and the BLAS pools), and each exits within a second or two when the main process dies, even by
+  kill -9; ``scheduler='tcp://host:8786'`` sends them to a Dask distributed cluster.  Either way the
+  results come back to this process, which alone writes the folder (no shared file system is needed on the
+  workers).  Files are written atomically and readable like any other file the user writes (umask).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +73,12 @@ def default_out(spec: SweepSpec) -> Path:
     return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -68,6 +87,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -75,18 +95,87 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_cell(path: Path, arrays: dict[str, np.ndarray]) -> None:
+LOCK_NAME = ".lock"
+_IDENTITY, _PROVENANCE = "__identity__", "__provenance__"
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path):
+    """Hold ``out/.lock`` (an OS file lock) for the block; a second holder is refused at once.  The kernel
+    releases the lock when the process ends, however it ends, so a killed run never blocks the next one."""
+    from filelock import FileLock, Timeout
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ResultsError(f"{out} is in use by another run (lock {out / LOCK_NAME} is held); wait for it to "
+                           f"finish or choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def cell_identity(spec: SweepSpec, cell: dict) -> dict:
+    """What a cell file must match to count as this run's cell."""
+    return {"diagram": spec.diagram, "scale": spec.scale, "key": cell["key"], "cell": cell, "seed": spec.seed,
+            "cell_seed": cell_seed(spec.seed, cell["key"]), "device": spec.device}
+
+
+def _canon(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def write_cell(path: Path, arrays: dict[str, np.ndarray], identity: dict | None = None,
+               provenance_: dict | None = None) -> None:
+    """One cell's arrays, atomically, with its identity and provenance (JSON strings) when given."""
+    extra = {}
+    if identity is not None:
+        extra[_IDENTITY] = np.array(_canon(identity))
+    if provenance_ is not None:
+        extra[_PROVENANCE] = np.array(_canon(provenance_))
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()}, **extra)
     _atomic_write_bytes(path, buf.getvalue())
 
 
-def read_cell(path: Path) -> dict[str, np.ndarray]:
+def _load(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
         raise ResultsError(f"corrupt cell file {path}: {exc}; move it away to recompute that cell") from exc
+
+
+def read_cell(path: Path) -> dict[str, np.ndarray]:
+    """A cell's arrays (without its identity and provenance records)."""
+    return {k: v for k, v in _load(path).items() if k not in (_IDENTITY, _PROVENANCE)}
+
+
+def read_cell_records(path: Path) -> tuple[dict | None, dict | None]:
+    """(identity, provenance) stored in a cell file; None for files written before cells carried them."""
+    z = _load(path)
+    return tuple(json.loads(str(z[k])) if k in z else None for k in (_IDENTITY, _PROVENANCE))
+
+
+def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
+    """Every file in ``out/cells`` must be one of this run's cells, readable, with a matching identity."""
+    by_key = {c["key"]: c for c in cells}
+    for f in sorted((out / "cells").glob("*.npz")):
+        cell = by_key.get(f.stem)
+        if cell is None:
+            raise ResultsError(f"{f} is not a cell of this run (no cell {f.stem!r} in {spec.diagram} "
+                               f"{spec.scale}); move it away")
+        identity, _ = read_cell_records(f)
+        if identity is None:
+            continue  # written before cells carried an identity: the manifest vouches for it
+        want = cell_identity(spec, cell)
+        if _canon(identity) != _canon(want):
+            diff = [k for k in want if _canon(identity.get(k)) != _canon(want[k])]
+            raise ResultsError(f"{f} belongs to another cell or run (differs in: {', '.join(diff)}); "
+                               f"move it away to recompute that cell")
 
 
 def _scale_params(diagram: Diagram, scale: str) -> dict:
@@ -95,28 +184,29 @@ def _scale_params(diagram: Diagram, scale: str) -> dict:
     return diagram.scales[scale]
 
 
-def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume: bool) -> dict:
-    """Create the folder or check that an existing one may be resumed.  Returns the manifest."""
+def _occupied(out: Path) -> bool:
+    return out.exists() and any(p.name != LOCK_NAME for p in out.iterdir())
+
+
+def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume: bool = False) -> dict:
+    """Create the folder or check that an existing one holds this same run (then it is finished or reused,
+    with or without ``resume``).  Returns the manifest.  Call it holding :func:`folder_lock`."""
     identity = spec.identity(params)
     mpath = out / "manifest.json"
-    if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise ResultsError(f"{out} already holds results; pass --resume to finish or reuse them, "
-                               f"or --out to write elsewhere (nothing was overwritten)")
+    if _occupied(out):
         if not mpath.is_file():
             raise ResultsError(f"{out} is not a results folder of sim.phase_diagram (no manifest.json); "
-                               f"refusing to write into it")
+                               f"refusing to write into it (choose another --out)")
         try:
             manifest = json.loads(mpath.read_text())
             found = {k: manifest[k] for k in identity}
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
-        if json.dumps(found, sort_keys=True) != json.dumps(identity, sort_keys=True):
-            diff = [k for k in identity if json.dumps(found.get(k), sort_keys=True) != json.dumps(identity[k], sort_keys=True)]
+        if _canon(found) != _canon(identity):
+            diff = [k for k in identity if _canon(found.get(k)) != _canon(identity[k])]
             raise ResultsError(f"{out} holds a different run (differs in: {', '.join(diff)}); "
-                               f"resume it with the same options or choose another --out")
-        for f in sorted((out / "cells").glob("*.npz")):
-            read_cell(f)
+                               f"nothing was overwritten: run it with the same options or choose another --out")
+        check_cells(out, spec, cells)
         return manifest
     manifest = identity | {"title": None, "cells": [c["key"] for c in cells], "versions": provenance.versions(),
                            "git_commit": provenance.git_commit(), "machine": provenance.machine(spec.device),
@@ -125,15 +215,65 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume:
     return manifest
 
 
-def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None) -> tuple[str, dict, float]:
-    """Run one cell (in this or a worker process); ``run_cell`` is a module-level function, so it pickles
-    by reference and workers need no registry of their own."""
-    import torch
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
+
+def worker_plan(requested: int, cells: int, cpus: int | None = None) -> tuple[int, int, str | None]:
+    """(worker processes, threads per worker, a note when the request was capped): at most one worker per
+    CPU and per unfinished cell, and CPUs // workers threads each, so that workers x threads <= CPUs."""
+    if requested < 1:
+        raise ValueError(f"workers must be >= 1 (got {requested})")
+    cpus = available_cpus() if cpus is None else cpus
+    workers = max(1, min(requested, cpus, max(cells, 1)))
+    note = None
+    if workers < requested:
+        why = [w for w, hit in ((f"{cpus} CPU(s) available", requested > cpus),
+                                (f"{cells} cell(s) to run", requested > cells)) if hit]
+        note = f"--workers {requested} capped to {workers} ({' and '.join(why)})"
+    return workers, max(1, cpus // workers), note
+
+
+_WATCHING = False
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process: a daemon thread that ends the process when ``parent`` is gone (the main process
+    killed, even by kill -9, which no signal handler sees), instead of computing on as an orphan."""
+    global _WATCHING
+    if _WATCHING or os.getpid() == parent:
+        return
+    _WATCHING = True
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None,
+             parent: int | None = None) -> tuple[str, dict, float]:
+    """Run one cell (in this or a worker process); ``run_cell`` is a module-level function, so it pickles
+    by reference and workers need no registry of their own.  ``threads``: the thread budget for torch and
+    the BLAS/OpenMP pools; ``parent``: the main process, when this runs in a local worker."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    if parent is not None:
+        _exit_with_parent(parent)
+    limits = contextlib.nullcontext()
     if threads:
         torch.set_num_threads(threads)
-    t0 = time.perf_counter()
-    arrays = run_cell(cell, seed, device)
+        limits = threadpool_limits(threads)
+    with limits:
+        t0 = time.perf_counter()
+        arrays = run_cell(cell, seed, device)
     return cell["key"], arrays, time.perf_counter() - t0
 
 
@@ -155,27 +295,49 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
     if len(set(keys)) != len(keys):
         raise ValueError(f"diagram {spec.diagram!r} has duplicate cell keys")
     out = Path(out) if out is not None else default_out(spec)
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out} is a file, not a folder")
+    with folder_lock(out):
+        return _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot) -> Path:
     manifest = prepare(out, spec, params, cells, resume)
     manifest["title"] = diagram.title
     todo = [c for c in cells if not (out / "cells" / f"{c['key']}.npz").exists()]
+    if len(todo) < len(cells):
+        _say(f"{out}: {len(cells) - len(todo)} of {len(cells)} cells of this run are already there; "
+             + (f"computing the other {len(todo)}" if todo else "reusing them (nothing to compute)"))
+    workers, threads, note = worker_plan(workers, len(todo))
+    if note and todo and scheduler is None:
+        _say(note)
     t_start = time.perf_counter()
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.diagram, unit="cell")
-    timings = dict(manifest.get("cell_seconds", {}))
-    # the commit each cell was computed at: a resumed run may run newer code than the one that created the
-    # folder (``git_commit``); cells of folders made before this record have no entry
-    commits = dict(manifest.get("cell_git_commit", {}))
     commit = provenance.git_commit()
-    for key, arrays, seconds in _results(spec, diagram.run_cell, todo, workers, scheduler):
-        write_cell(out / "cells" / f"{key}.npz", arrays)
-        timings[key] = round(seconds, 3)
-        commits[key] = commit
+    by_key = {c["key"]: c for c in cells}
+    for key, arrays, seconds in _results(spec, diagram.run_cell, todo, workers, threads, scheduler):
+        # identity and provenance travel inside the cell file, so a kill loses no record of a finished cell
+        write_cell(out / "cells" / f"{key}.npz", arrays, cell_identity(spec, by_key[key]),
+                   {"git_commit": commit, "seconds": round(seconds, 3), "finished": provenance.now()})
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
+    # the commit each cell was computed at: a resumed run may run newer code than the one that created the
+    # folder (``git_commit``); cells written before cells carried their records keep the manifest's entries
+    timings = dict(manifest.get("cell_seconds", {}))
+    commits = dict(manifest.get("cell_git_commit", {}))
+    for c in cells:
+        _, prov = read_cell_records(out / "cells" / f"{c['key']}.npz")
+        if prov is not None:
+            timings[c["key"]], commits[c["key"]] = prov["seconds"], prov["git_commit"]
     finished = [(c, read_cell(out / "cells" / f"{c['key']}.npz")) for c in cells]
     rows = diagram.summarize(finished)
     write_summary(out / "summary.csv", rows)
@@ -188,7 +350,7 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
     return out
 
 
-def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, scheduler: str | None):
+def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, threads: int, scheduler: str | None):
     seeds = {c["key"]: cell_seed(spec.seed, c["key"]) for c in todo}
     if not todo:
         return
@@ -203,13 +365,13 @@ def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, schedule
         return
     if workers == 1:
         for c in todo:
-            yield _execute(run_cell, c, seeds[c["key"]], spec.device, None)
+            yield _execute(run_cell, c, seeds[c["key"]], spec.device, threads)
         return
     from joblib import Parallel, delayed
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
     par = Parallel(n_jobs=workers, return_as="generator_unordered")
-    yield from par(delayed(_execute)(run_cell, c, seeds[c["key"]], spec.device, threads) for c in todo)
+    yield from par(delayed(_execute)(run_cell, c, seeds[c["key"]], spec.device, threads, os.getpid())
+                   for c in todo)
 
 
 def write_summary(path: Path, rows: list[dict]) -> None:

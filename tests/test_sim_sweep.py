@@ -60,11 +60,75 @@ def test_resume_recomputes_only_missing_cells_and_never_overwrites(tmp_path):
     kept = out / "cells" / "d1.npz"
     mtime = kept.stat().st_mtime_ns
     (out / "cells" / "d3.npz").unlink()  # as if the run had been killed during that cell
-    with pytest.raises(ResultsError, match="--resume"):
-        _run(out)
-    _run(out, resume=True)
+    _run(out)  # the same command again finishes the run (no --resume needed) ...
     assert kept.stat().st_mtime_ns == mtime
     _same(before, _cell_arrays(out))
+    _run(out, resume=True)  # ... and a third time reuses it
+    assert kept.stat().st_mtime_ns == mtime
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(tmp_path):
+    from sim.sweep import folder_lock
+
+    out = tmp_path / "busy"
+    with folder_lock(out):  # as a concurrent run would hold it
+        with pytest.raises(ResultsError, match="in use by another run"):
+            _run(out)
+    assert not (out / "manifest.json").exists()
+    single = _run(tmp_path / "single")
+    _same(_cell_arrays(_run(out)), _cell_arrays(single))  # the lock is free again; same numbers
+    with pytest.raises(ResultsError, match="differs in: seed"):  # seeds 1 and 2 never mix in one folder
+        run(SweepSpec(TINY, "quick", seed=2), out=out, workers=1, progress=False)
+
+
+def test_a_cell_copied_from_another_cell_or_run_is_refused_with_its_file_named(tmp_path):
+    import shutil
+
+    out = _run(tmp_path / "c")
+    shutil.copy(out / "cells" / "d1.npz", out / "cells" / "d2.npz")  # n = 1's cell over n = 2's
+    with pytest.raises(ResultsError, match=r"d2\.npz belongs to another cell or run \(differs in: key, cell, cell_seed\)"):
+        _run(out, resume=True)
+    other = run(SweepSpec(TINY, "quick", seed=1), out=tmp_path / "o", workers=1, progress=False)
+    shutil.copy(other / "cells" / "d1.npz", out / "cells" / "d2.npz")
+    shutil.copy(other / "cells" / "d1.npz", out / "cells" / "d1.npz")  # same key, another seed
+    (out / "cells" / "d2.npz").unlink()
+    with pytest.raises(ResultsError, match=r"d1\.npz belongs to another cell or run \(differs in: seed, cell_seed\)"):
+        _run(out)
+    (out / "cells" / "d1.npz").unlink()
+    (out / "cells" / "zz.npz").write_bytes((other / "cells" / "d3.npz").read_bytes())
+    with pytest.raises(ResultsError, match=r"zz\.npz is not a cell of this run"):
+        _run(out)
+
+
+def test_results_files_are_readable_like_ordinary_files_and_cells_keep_their_records(tmp_path):
+    import os
+    import stat
+
+    from sim.sweep import read_cell_records
+
+    old = os.umask(0o022)
+    try:
+        out = _run(tmp_path / "perm")
+    finally:
+        os.umask(old)
+    for f in [out / "manifest.json", out / "summary.csv", *(out / "cells").glob("*.npz")]:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
+    identity, prov = read_cell_records(out / "cells" / "d2.npz")
+    assert identity["key"] == "d2" and identity["cell"]["d"] == 2 and identity["seed"] == 0
+    assert prov["seconds"] > 0 and prov["git_commit"] and prov["finished"]
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["cell_seconds"]["d2"] == prov["seconds"]
+
+
+def test_worker_plan_caps_workers_at_cpus_and_cells_and_splits_the_threads():
+    from sim.sweep import worker_plan
+
+    assert worker_plan(1000, 4, cpus=2) == (2, 1, "--workers 1000 capped to 2 (2 CPU(s) available and 4 cell(s) to run)")
+    assert worker_plan(8, 3, cpus=16) == (3, 5, "--workers 8 capped to 3 (3 cell(s) to run)")
+    assert worker_plan(1, 10, cpus=2) == (1, 2, None)
+    assert worker_plan(2, 10, cpus=2) == (2, 1, None)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        worker_plan(0, 3)
 
 
 def test_resumed_cells_record_the_commit_they_were_computed_at(tmp_path, monkeypatch):
@@ -181,12 +245,17 @@ def _descendants(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="needs Linux /proc")
-def test_sigterm_stops_the_worker_processes_too(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_or_killed_sweep_leaves_no_worker_processes(tmp_path, signame):
+    """SIGTERM unwinds the sweep, which stops its workers; kill -9 gives it no chance, so each worker
+    watches its parent and exits when it is gone (before: they computed on for minutes as orphans)."""
     import os
     import signal
     import subprocess
     import sys
     import time
+
+    sig = getattr(signal, signame)
 
     proc = subprocess.Popen([sys.executable, "-m", "sim.phase_diagram", "--diagram", "lrr-fig2a", "--workers", "2",
                              "--no-progress", "--out", str(tmp_path / "run")],
@@ -200,9 +269,12 @@ def test_sigterm_stops_the_worker_processes_too(tmp_path):
         workers = _descendants(proc.pid)
         assert len(workers) >= 2, "the sweep never started its worker processes"
         time.sleep(2)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
-        assert "--resume" in proc.stderr.read()
+        proc.send_signal(sig)
+        if sig == signal.SIGTERM:
+            assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+            assert "--resume" in proc.stderr.read()
+        else:
+            assert proc.wait(timeout=60) == -signal.SIGKILL
         deadline = time.time() + 30
         while _alive(workers) and time.time() < deadline:
             time.sleep(0.5)
