@@ -37,6 +37,8 @@ class CycleConfig:
     rewind_step: int = 10
     methods: tuple[str, ...] = METHODS
     final_keep: int | None = None  # end with exactly this many inputs (overrides sparsity)
+    # the theory (and sim.neuron.sample) start balanced, a(0)^2 = ||w(0)||^2; another start must be asked for
+    unbalanced_start: bool = False
 
     def __post_init__(self):
         validate.dimension("levels", self.levels)
@@ -104,6 +106,15 @@ def run_cycles(batch: NeuronBatch, trainer: Trainer, cfg: CycleConfig) -> dict[s
     of the data (:func:`sim.neuron.batched_xw`), so a pass over X serves the P methods."""
     T, d = batch.trials, batch.d
     X, y, theta0 = batch.X, batch.y, batch.theta0
+    for name, v in (("X", X), ("y", y), ("theta0", theta0)):
+        if not bool(torch.isfinite(v).all()):
+            raise ValueError(f"{name} of the batch contains NaN or inf ({int((~torch.isfinite(v)).sum())} entries)")
+    if not cfg.unbalanced_start:
+        gap = (theta0[:, 0] ** 2 - theta0[:, 1:].pow(2).sum(1)).abs()
+        off = gap > 1e-9 * theta0.pow(2).sum(1).clamp_min(1e-300)
+        if bool(off.any()):
+            raise ValueError(f"theta0 is unbalanced in {int(off.sum())} trial(s) (a(0)^2 != ||w(0)||^2, the "
+                             f"start the theory assumes); pass CycleConfig(unbalanced_start=True) to run it anyway")
     counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
     mask0 = full_mask(T, d, device=theta0.device)
     dense = train(trainer, theta0, X, y, mask0, snapshot_at=cfg.rewind_step)

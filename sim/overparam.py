@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from theory import validate
 from theory.overparam_neuron import Geometry
 
 
@@ -63,7 +64,12 @@ def teacher(problem: OverparamProblem, device: str = "cpu") -> torch.Tensor:
     return v
 
 
-def check_teacher(v: torch.Tensor) -> None:
+def check_teacher(v: torch.Tensor, d: int | None = None) -> None:
+    """The teacher: a finite, nonzero vector of the students' input dimension d (when given)."""
+    if v.ndim != 1:
+        raise ValueError(f"the teacher v must be a vector of shape (d,), got {tuple(v.shape)}")
+    if d is not None and v.shape[0] != d:
+        raise ValueError(f"the teacher v has dimension {v.shape[0]} but the students have d = {d}")
     if not torch.isfinite(v).all() or float(torch.linalg.vector_norm(v)) == 0.0:
         raise ValueError("the teacher v must be finite and nonzero")
 
@@ -195,8 +201,9 @@ class GD:
     def __post_init__(self):
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be finite and > 0, got {self.lr!r}")
-        if self.steps < 1 or self.records < 2:
-            raise ValueError("steps must be >= 1 and records >= 2")
+        validate.dimension("steps", self.steps)
+        if validate.dimension("records", self.records) < 2:
+            raise ValueError(f"records must be >= 2 (got {self.records!r})")
 
 
 def run_gd(W0: torch.Tensor, v: torch.Tensor, gd: GD, data: tuple[torch.Tensor, torch.Tensor] | None = None,
@@ -204,7 +211,7 @@ def run_gd(W0: torch.Tensor, v: torch.Tensor, gd: GD, data: tuple[torch.Tensor, 
     """Batched GD from W0 (trials, n, d) on the population loss, or on the empirical loss of ``data``.
     The population quantities are recorded in both cases (``empirical`` holds the training loss)."""
     check_students(W0)
-    check_teacher(v)
+    check_teacher(v, W0.shape[-1])
     at = record_steps(gd.steps, gd.records)
     W = W0.clone()
     snaps, emp = [], []
@@ -242,8 +249,13 @@ def run_flow(W0: torch.Tensor, v: torch.Tensor, t_end: float, records: int = 120
     rate ~n/2 while the angles creep like 1/t), recorded at log-spaced times in [0, t_end]."""
     from scipy.integrate import solve_ivp
 
+    t_end = validate.horizon("t_end", t_end)
+    if t_end <= 1e-2:
+        raise ValueError(f"t_end must be > 0.01, the first recorded time (got {t_end!r})")
+    if validate.dimension("records", records) < 3:
+        raise ValueError(f"records must be >= 3 (got {records!r})")
     check_students(W0)
-    check_teacher(v)
+    check_teacher(v, W0.shape[-1])
     T, n, d = W0.shape
     t_eval = np.concatenate([[0.0], np.logspace(-2, np.log10(t_end), records - 1)])
     t_eval[-1] = t_end  # logspace's last point can exceed t_end by one ulp

@@ -278,6 +278,9 @@ def init_at_distance(W_star: torch.Tensor, M: torch.Tensor, lam: float | torch.T
     Sec. 5 prints)."""
     if where not in ("sphere", "ball"):
         raise ValueError(f"where must be 'sphere' or 'ball', got {where!r}")
+    lam_check = torch.as_tensor(lam, dtype=torch.float64)
+    if not bool(torch.isfinite(lam_check).all()) or bool((lam_check < 0).any()):
+        raise ValueError(f"lam (relative distance from W*) must be finite and >= 0, got {lam!r}")
     gen = _generator(seed, W_star.device.type)
     D = torch.randn(W_star.shape, generator=gen, device=W_star.device, dtype=W_star.dtype) * M
     D = D / D.flatten(1).norm(dim=1)[:, None, None]

@@ -22,6 +22,7 @@ import torch
 
 from sim.draws import runs_per_draw
 from sim.neuron import grad_only, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
+from theory import validate
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ class GD:
     def __post_init__(self):
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be > 0 (got {self.lr!r})")
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1 (got {self.steps!r})")
+        validate.dimension("steps", self.steps)
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ class LBFGS:
     name: str = "lbfgs"
 
     def __post_init__(self):
-        if self.epochs < 1 or self.max_iter < 1 or self.history < 1:
-            raise ValueError(f"epochs, max_iter and history must be >= 1 (got {self.epochs!r}, "
-                             f"{self.max_iter!r}, {self.history!r})")
+        for name in ("epochs", "max_iter", "history"):
+            validate.dimension(name, getattr(self, name))
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be > 0 (got {self.lr!r})")
         if self.line_search not in ("none", "armijo"):
             raise ValueError(f"line_search must be 'none' or 'armijo' (got {self.line_search!r})")
 
@@ -83,8 +84,8 @@ class Flow:
     name: str = "flow"
 
     def __post_init__(self):
-        if not (np.isfinite(self.t_end) and self.t_end > 0):
-            raise ValueError(f"t_end must be > 0 (got {self.t_end!r})")
+        validate.horizon("t_end", self.t_end)
+        validate.dimension("max_events", self.max_events)
 
 
 Trainer = GD | LBFGS | Flow

@@ -51,6 +51,8 @@ class D1Data:
         y = validate.finite("y", y)
         if x.shape != y.shape or x.ndim != 1:
             raise ValueError(f"x and y must be 1-D of equal length (got {x.shape} and {y.shape})")
+        if x.size == 0:
+            raise ValueError("x and y are empty: the constants C1, C2 need at least one sample")
         n = x.size
         sides = [x > 0, x < 0]
         p, m = (SideConstants(float(x[s] @ x[s] / n), float(x[s] @ y[s] / n)) for s in sides)

@@ -26,6 +26,17 @@ def positive(name: str, value) -> np.ndarray:
     return arr
 
 
+def horizon(name: str, value) -> float:
+    """A finite, positive time or step horizon (NaN or inf would integrate forever, <= 0 backwards)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number (got {value!r})") from None
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be finite and > 0 (got {value!r})")
+    return v
+
+
 def dimension(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer (got {value!r})")
