@@ -34,6 +34,7 @@ from sim.cycles import CycleConfig, run_cycles
 from sim.neuron import NeuronProblem, sample
 from sim.provenance import machine, versions
 from sim.trainers import GD, LBFGS
+from theory.cli import Parser, fail, output_file, positive_int
 
 
 def _time(fn) -> float:
@@ -174,19 +175,21 @@ def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_di
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trials", type=int, default=100)
-    p.add_argument("--reference-trials", type=int, default=10)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--epochs", type=int, default=20, help="L-BFGS step() calls per level")
-    p.add_argument("--gd-steps", type=int, default=500)
-    p.add_argument("--op-steps", type=int, default=2000, help="GD steps of the overparam suite")
+    p = Parser(prog="python -m sim.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--trials", type=positive_int, default=100, help="trials batched per engine (default 100)")
+    p.add_argument("--reference-trials", type=positive_int, default=10,
+                   help="trials timed in the per-trial reference and scaled up (default 10)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the batched engines run")
+    p.add_argument("--epochs", type=positive_int, default=20, help="L-BFGS step() calls per level (default 20)")
+    p.add_argument("--gd-steps", type=positive_int, default=500, help="GD steps per level (default 500)")
+    p.add_argument("--op-steps", type=positive_int, default=2000, help="GD steps of the overparam suite (default 2000)")
     p.add_argument("--suite", default="all", choices=["all", "lrr", "overparam", "sparse"])
-    p.add_argument("--sparse-steps", type=int, default=200, help="AGD steps of the sparse suite")
+    p.add_argument("--sparse-steps", type=positive_int, default=200, help="AGD steps of the sparse suite (default 200)")
     p.add_argument("--quick-diagrams", action="store_true", help="sparse suite: also time every quick zhang-* diagram")
-    p.add_argument("--json", default=None, help="also write the rows to this file")
+    p.add_argument("--json", default=None, type=output_file, help="also write the rows to this file")
     args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        return fail(p.prog, "--device cuda: torch sees no CUDA device on this machine")
     info = {"machine": machine(args.device), "threads": torch.get_num_threads(), "versions": versions()}
     print(f"# sim.bench on {info['machine']['processor']} ({info['threads']} torch threads), device {args.device}")
     rows = []
@@ -207,8 +210,11 @@ def main(argv=None) -> int:
         for r in sp_rows:
             print("  ".join(f"{k}={v}" for k, v in r.items()))
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"rows": rows} | info, fh, indent=2)
+        try:
+            with open(args.json, "w") as fh:
+                json.dump({"rows": rows} | info, fh, indent=2)
+        except OSError as exc:
+            return fail(p.prog, f"--json {args.json}: cannot write it ({exc.strerror or exc})")
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sim import registry
 from sim.sweep import ResultsError, SweepSpec, read_summary, run
+from theory.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
 
@@ -53,16 +54,16 @@ def _print_summary(path: Path, columns: tuple[str, ...] = ()) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sim.phase_diagram", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m sim.phase_diagram", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--list", action="store_true", help="list the registered diagrams and exit")
     p.add_argument("--diagram", default=DEFAULT, help=f"diagram name (default {DEFAULT})")
     p.add_argument("--scale", default="quick", choices=["quick", "paper"], help="quick: CPU, ~1 min; paper: the paper's sizes")
     p.add_argument("--device", default="cpu", help="cpu or cuda (batched trainers run there)")
-    p.add_argument("--workers", type=int, default=2,
+    p.add_argument("--workers", type=positive_int, default=2,
                    help="local worker processes for cells (joblib); capped at the CPUs available and the cells to run")
     p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler (tcp://host:8786)")
-    p.add_argument("--out", type=Path, default=None, help="results folder (default results/sim/<diagram>-<scale>-seed<seed>)")
+    p.add_argument("--out", type=output_folder, default=None, help="results folder (default results/sim/<diagram>-<scale>-seed<seed>)")
     p.add_argument("--resume", action="store_true",
                    help="finish or reuse the results folder of this same run (the default anyway: a folder of the same "
                         "diagram, scale, parameters, seed and device is always finished or reused; any other is refused)")
@@ -82,8 +83,7 @@ def main(argv=None) -> int:
                   resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress)
     except (KeyError, ValueError, ResultsError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
+        return fail(p.prog, str(msg))
     _print_summary(out, diagram.columns)
     pngs = sorted(out.glob("*.png"))
     print(f"\n{args.diagram} ({args.scale}) in {time.perf_counter() - t0:.1f} s -> {out}/")

@@ -54,6 +54,10 @@ def load_all() -> dict[str, Diagram]:
 def get(name: str) -> Diagram:
     diagrams = load_all()
     if name not in diagrams:
-        raise KeyError(f"unknown diagram {name!r}; registered: {', '.join(sorted(diagrams))} "
+        import difflib
+
+        near = difflib.get_close_matches(name, sorted(diagrams), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        raise KeyError(f"unknown diagram {name!r}; {hint}registered: {', '.join(sorted(diagrams))} "
                        f"(python -m sim.phase_diagram --list)")
     return diagrams[name]

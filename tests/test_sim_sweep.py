@@ -179,7 +179,9 @@ def test_cli_list_unknown_name_and_bad_options(tmp_path, capsys):
     assert phase_diagram.main(["--diagram", "no-such", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "unknown diagram 'no-such'" in err and "lrr-fig2a" in err
-    assert phase_diagram.main(["--diagram", TINY, "--workers", "0", "--out", str(tmp_path / "y")]) == 2
+    with pytest.raises(SystemExit) as stop:  # argparse's type check: one line, exit 2 (tests/test_cli_errors.py)
+        phase_diagram.main(["--diagram", TINY, "--workers", "0", "--out", str(tmp_path / "y")])
+    assert stop.value.code == 2
     assert phase_diagram.main(["--diagram", TINY, "--device", "tpu", "--out", str(tmp_path / "z")]) == 2
     assert phase_diagram.main(["--diagram", TINY, "--workers", "1", "--no-progress", "--out", str(tmp_path / "ok")]) == 0
     assert "lrr" in capsys.readouterr().out

@@ -14,9 +14,9 @@ import platform
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 from theory.claims import ClaimResult, load_all, run_claim
+from theory.cli import Parser, fail, output_file
 
 
 def _versions() -> dict:
@@ -49,9 +49,9 @@ def _table(results: list[ClaimResult], verbose: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m theory.verify", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON")
+    parser = Parser(prog="python -m theory.verify", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", metavar="FILE", type=output_file, help="also write the results as JSON")
     parser.add_argument("--only", metavar="PATTERN", default="*",
                         help="run only claims whose id matches this glob (e.g. 'lrr.eq*')")
     parser.add_argument("--list", action="store_true", help="list the registered claims and exit")
@@ -82,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(results)} claims in {total:.1f}s: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"claims": [r.as_dict() for r in results], "seconds": round(total, 2),
-                                         "versions": _versions()}, indent=2))
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"claims": [r.as_dict() for r in results], "seconds": round(total, 2),
+                                             "versions": _versions()}, indent=2))
+        except OSError as exc:
+            return fail(parser.prog, f"--json {args.json}: cannot write it ({exc.strerror or exc})")
         print(f"wrote {args.json}")
     problems = [r for r in results if r.status.is_problem]
     if problems:
