@@ -42,3 +42,21 @@ def test_eq13_counterexample_is_real_in_finite_samples():
 def test_population_rate_of_eq15_is_negative_away_from_the_target():
     assert a2.population_z_rate(0.5, 2.0) < 0
     assert a2.population_z_rate(1.2, 0.3) < 0
+
+
+def test_eq13_window_is_open_at_pi_contains_small_starts_with_w1_negative_and_scales_with_the_input_variance():
+    import sympy as sp
+
+    res = a2.eq13_check()
+    assert res["window non-empty for theta in (0, pi)"] and res["window empty at theta = 0 and pi"]
+    assert res["holds every small start with w_1 < 0"]
+    d = sp.Symbol("d", positive=True, integer=True)
+    assert sp.simplify(res["counterexample value, x ~ N(0, I/d)"] - 1 / (16 * sp.pi ** 3 * d)) == 0
+    # numerically: a start with w_1 < 0 and a small norm has a positive product (eq. 13 violated)
+    product, _ = a2.population_eq13_product()
+    assert float(product.subs({a2.th: 2.5, a2.r: 0.05})) > 0
+
+
+def test_eq15_rate_vanishes_like_the_squared_norm_near_zero_from_every_direction():
+    rates = a2.eq15_rate_near_zero(radii=(1e-1, 1e-2))
+    assert 1.5e-2 < rates[0] < 2.5e-2 and 1.5e-4 < rates[1] < 2.5e-4

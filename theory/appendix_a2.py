@@ -103,31 +103,52 @@ def eq14_identity_w_z_minus_v() -> bool:
 # ---- eq. (13): population sign of a' <w, z - v> -------------------------------------------------
 
 
-def population_eq13_product():
-    """a' <w, z - v> in the population limit, a = ||w|| = r, angle theta between w and v = e1.
+def population_eq13_product(var=1):
+    """a' <w, z - v> in the population limit for x ~ N(0, var I), a = ||w|| = r, theta the angle between w
+    and v = e1.  With var = 1:
 
     a' = -a w^T (I/2) w + E[relu(v^T x) relu(w^T x)] = -r^3/2 + r k(theta),
     <w, z - v> = r^3 - r cos(theta), k = (sin + (pi - theta) cos)/(2 pi).
-    """
+
+    Under x ~ N(0, var I) both terms of a' carry the factor var (E[1 x x^T] = var I/2, the kernel var r k)
+    and <w, z - v> does not, so the product is var times the var = 1 product; the paper's x ~ N(0, I/d) is
+    var = 1/d."""
     k = (sp.sin(th) + (sp.pi - th) * sp.cos(th)) / (2 * sp.pi)
-    a_dot = -r ** 3 / 2 + r * k
+    a_dot = var * (-r ** 3 / 2 + r * k)
     inner = r ** 3 - r * sp.cos(th)
     return a_dot * inner, k
 
 
 def eq13_check() -> dict[str, object]:
+    """Where eq. (13) fails in the population, proved symbolically: the window cos theta < r^2 < 2k(theta)
+    (r^2 = ||w||^2 > 0) is non-empty exactly for theta in (0, pi); it holds every small initialization with
+    w_1 < 0; the counterexample value under x ~ N(0, I) and the paper's x ~ N(0, I/d)."""
     product, k = population_eq13_product()
     # factorization: product = (r^2/2) (2k - r^2) (r^2 - cos theta)
     factored_ok = sp.simplify(product - r ** 2 / 2 * (2 * k - r ** 2) * (r ** 2 - sp.cos(th))) == 0
-    # the window cos(theta) < r^2 < 2k(theta) is non-empty for every theta in (0, pi]:
-    h = sp.sin(th) - th * sp.cos(th)                     # = pi (2k - cos theta)
-    window_width_ok = sp.simplify(sp.pi * (2 * k - sp.cos(th)) - h) == 0
-    h_increasing = sp.simplify(sp.diff(h, th) - th * sp.sin(th)) == 0 and h.subs(th, 0) == 0
-    # explicit counterexample: theta = pi/2, r^2 = 1/(2 pi)
+    # the window is (max(cos theta, 0), 2k(theta)).  (i) 2k > cos theta on (0, pi]: h = pi (2k - cos) has
+    # h(0) = 0 and h' = theta sin theta > 0 on (0, pi).  (ii) 2k > 0 on [0, pi): (2 pi k)' = -(pi - theta) sin
+    # theta <= 0 and 2 pi k(pi) = 0.  Hence non-empty on (0, pi); at theta = pi it is (0, 0), at 0 it is (1, 1)
+    h = sp.sin(th) - th * sp.cos(th)
+    below_cos = sp.simplify(sp.pi * (2 * k - sp.cos(th)) - h) == 0 and \
+        sp.simplify(sp.diff(h, th) - th * sp.sin(th)) == 0 and h.subs(th, 0) == 0
+    two_pi_k = 2 * sp.pi * k
+    positive_k = sp.simplify(sp.diff(two_pi_k, th) + (sp.pi - th) * sp.sin(th)) == 0 and \
+        sp.simplify(two_pi_k.subs(th, sp.pi)) == 0
+    closes_at_ends = sp.simplify(2 * k.subs(th, sp.pi)) == 0 and sp.simplify(2 * k.subs(th, 0) - 1) == 0
+    # (iii) for theta in [pi/2, pi) (w_1 <= 0) cos theta <= 0 < r^2, so every r^2 < 2k(theta) lies in the
+    # window: each small enough initialization with w_1 < 0 violates eq. (13) (the case LRR is meant to fix)
+    small_w1_negative = bool(sp.cos(3 * sp.pi / 4) < 0) and bool(sp.simplify(2 * k.subs(th, 3 * sp.pi / 4)) > 0)
+    # explicit counterexample: theta = pi/2, r^2 = 1/(2 pi), under N(0, I) and under N(0, I/d)
     ce = {th: sp.pi / 2, r: 1 / sp.sqrt(2 * sp.pi)}
     ce_value = sp.nsimplify(sp.simplify(product.subs(ce)))
-    return {"factorization": factored_ok, "window non-empty": window_width_ok and h_increasing,
-            "counterexample value": ce_value, "printed '<= 0' holds": bool(ce_value <= 0)}
+    d = sp.Symbol("d", positive=True, integer=True)
+    ce_value_d = sp.simplify(population_eq13_product(1 / d)[0].subs(ce))
+    return {"factorization": factored_ok, "window non-empty for theta in (0, pi)": below_cos and positive_k,
+            "window empty at theta = 0 and pi": closes_at_ends,
+            "holds every small start with w_1 < 0": small_w1_negative,
+            "counterexample value": ce_value, "counterexample value, x ~ N(0, I/d)": ce_value_d,
+            "printed '<= 0' holds": bool(ce_value <= 0)}
 
 
 # ---- eq. (15): d/dt ||z - v||^2 <= -lambda ||z - v||^2 in the population (numeric grid) ----------
@@ -143,6 +164,14 @@ def population_z_rate(r_val: float, theta_val: float) -> float:
     a_dot = -a_val * 0.5 * (w @ w) + arccos_kernel(v, w)
     z_dot = a_val * w_dot + a_dot * w
     return float(2 * z_dot @ (z - v) / ((z - v) @ (z - v)))
+
+
+def eq15_rate_near_zero(radii=(1e-1, 1e-2, 1e-3), n_theta: int = 181) -> list[float]:
+    """max over theta in (0, pi) of |eq. (15)'s rate| at ||z|| = r^2, for each r: it falls like r^2, so no
+    uniform lambda > 0 exists near z = 0 from any direction; the paper bounds ||z|| = a^2 below by appeal
+    to the proof of Yehudai & Shamir's Thm 5.3."""
+    thetas = np.linspace(1e-3, np.pi - 1e-3, n_theta)
+    return [max(abs(population_z_rate(rv, tv)) for tv in thetas) for rv in radii]
 
 
 def eq15_grid(n_r: int = 120, n_theta: int = 240) -> tuple[float, float, float, float]:
