@@ -38,3 +38,19 @@ def test_unknown_pattern_is_a_clear_error(capsys):
 def test_full_verify_has_no_project_failures(tmp_path):
     """The whole registry runs (as `python -m theory.verify` does) and nothing the project asserts fails."""
     assert main(["--json", str(tmp_path / "all.json")]) == 0
+
+
+def test_a_finding_must_be_classed_and_the_class_is_reported(monkeypatch):
+    claims.load_all()
+    registry = dict(claims._REGISTRY)
+    wrong = lambda: Outcome.from_checks(False, True, "printed form fails", corrected="fixed")  # noqa: E731
+    registry["zz.unclassed"] = claims.Claim("zz.unclassed", "test", "none", "unclassed finding", wrong)
+    registry["zz.typo"] = claims.Claim("zz.typo", "test", "none", "a typo", wrong, finding="typo")
+    monkeypatch.setattr(claims, "_REGISTRY", registry)
+    assert claims.run_claim(registry["zz.unclassed"]).status is Status.BROKEN
+    res = claims.run_claim(registry["zz.typo"])
+    assert res.status is Status.FAILS_AS_PRINTED and res.as_dict()["finding"] == "typo"
+    import pytest
+
+    with pytest.raises(ValueError, match="finding must be one of"):
+        claims.claim("zz.bad", "test", "none", "bad class", finding="oops")

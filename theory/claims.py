@@ -9,6 +9,11 @@ statement of what is checked, and a check function.  The check returns a :class:
   the project;
 * ``broken``: something the project itself asserts did not hold (e.g. a corrected form that does
   not verify).  ``python -m theory.verify`` exits non-zero on it, or on an exception (``error``).
+
+Every claim that can fail as printed says, when it is registered, what such a finding means for the paper
+(:data:`FINDINGS`): a ``typo`` whose intended form is plain from context, an ``error`` with consequences for
+a stated result, or a ``gap`` in an argument.  A claim that fails as printed without that class is
+reported ``broken``: every finding must be classed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ import traceback
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
+
+
+FINDINGS = {
+    "typo": "a typo: the intended form is plain from context and nothing that depends on it changes",
+    "error": "an error with consequences for a stated result",
+    "gap": "a gap in an argument: a step that fails, on which the stated proof relies",
+}
 
 
 class Status(str, Enum):
@@ -66,6 +78,7 @@ class Claim:
     ref: str
     statement: str
     check: Callable[[], Outcome] = field(repr=False)
+    finding: str = ""  # what a 'fails as printed' outcome means for the paper (a key of FINDINGS)
 
 
 @dataclass(frozen=True)
@@ -78,23 +91,27 @@ class ClaimResult:
     detail: str
     corrected: str
     seconds: float
+    finding: str = ""
 
     def as_dict(self) -> dict:
         return {"id": self.id, "paper": self.paper, "ref": self.ref, "statement": self.statement,
-                "status": self.status.value, "detail": self.detail, "corrected": self.corrected,
-                "seconds": round(self.seconds, 4)}
+                "status": self.status.value, "finding": self.finding, "detail": self.detail,
+                "corrected": self.corrected, "seconds": round(self.seconds, 4)}
 
 
 _REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, paper: str, ref: str, statement: str):
-    """Decorator registering ``check`` (a function of no arguments returning :class:`Outcome`)."""
+def claim(id: str, paper: str, ref: str, statement: str, finding: str = ""):
+    """Decorator registering ``check`` (a function of no arguments returning :class:`Outcome`); ``finding``
+    classes what a 'fails as printed' outcome means (a key of :data:`FINDINGS`)."""
+    if finding and finding not in FINDINGS:
+        raise ValueError(f"finding must be one of {sorted(FINDINGS)} (got {finding!r})")
 
     def register(check: Callable[[], Outcome]) -> Callable[[], Outcome]:
         if id in _REGISTRY:
             raise ValueError(f"claim id {id!r} is registered twice")
-        _REGISTRY[id] = Claim(id, paper, ref, statement, check)
+        _REGISTRY[id] = Claim(id, paper, ref, statement, check, finding)
         return check
 
     return register
@@ -116,5 +133,12 @@ def run_claim(c: Claim) -> ClaimResult:
     except Exception as exc:  # a crash in a check is the project's fault: report it, keep going
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         out = Outcome(Status.ERROR, tb)
+    finding = ""
+    if out.status is Status.FAILS_AS_PRINTED:
+        if not c.finding:
+            out = Outcome(Status.BROKEN, out.detail + " | fails as printed, but the claim does not class the finding "
+                          "(typo, error or gap)", out.corrected)
+        else:
+            finding = c.finding
     return ClaimResult(c.id, c.paper, c.ref, c.statement, out.status, out.detail, out.corrected,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, finding)

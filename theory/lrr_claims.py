@@ -84,7 +84,7 @@ def _bern():
     return Outcome.require(ok and all(checks.values()), detail + " [w0 = p > 0; w0 < 0 by oddness]")
 
 
-@claim("lrr.eq4", P, "Eq. (4), App. A.1", "closed form of w(t) for C2~ > 0")
+@claim("lrr.eq4", P, "Eq. (4), App. A.1", "closed form of w(t) for C2~ > 0", finding="error")
 def _eq4():
     below = cf.in_region(cf.printed_eq4(), "below")
     above = cf.in_region(cf.printed_eq4(), "above")
@@ -105,7 +105,7 @@ def _eq4():
                                          "(t -> t/2 and one square root); verified: ODE, w(0), equals derived")
 
 
-@claim("lrr.eq5", P, "Eq. (5), App. A.1", "closed form of w(t) for C2~ < 0")
+@claim("lrr.eq5", P, "Eq. (5), App. A.1", "closed form of w(t) for C2~ < 0", finding="typo")
 def _eq5():
     e = cf.printed_eq5()
     ic, ode = cf.meets_initial_value(e), cf.solves_ode(e, -cf.c)
@@ -163,7 +163,7 @@ def _pop():
 
 
 @claim("lrr.neg_case_C2t", P, "App. A.1, case w(0) < 0",
-       "C2~ = -a(0)/n sum_I zeta_i x_i (> 0 with probability 1/2)")
+       "C2~ = -a(0)/n sum_I zeta_i x_i (> 0 with probability 1/2)", finding="typo")
 def _neg_case():
     a0 = sp.Symbol("a0", real=True, nonzero=True)
     S = sp.Symbol("S", real=True)  # (1/n) sum_I zeta x = C2 on I = {x < 0}
@@ -247,7 +247,7 @@ def _lemma22():
 # ---- App. A.2 displayed steps ----------------------------------------------------------------------------
 
 @claim("lrr.A2.stationary", P, "App. A.2 (w = beta/sqrt||beta||)",
-       "balanced stationary point: w = beta/sqrt(||beta||), a = sign(a) sqrt(||beta||), beta = X^+ y")
+       "balanced stationary point: w = beta/sqrt(||beta||), a = sign(a) sqrt(||beta||), beta = X^+ y", finding="typo")
 def _stationary():
     res = a2.stationary_point_check()
     printed_ok = res["sign(a)=+1, w=+beta/sqrt||beta||"] and res["sign(a)=-1, w=+beta/sqrt||beta||"]
@@ -265,7 +265,7 @@ def _eq89():
 
 
 @claim("lrr.eq11", P, "Eq. (11), App. A.2",
-       "eq. (9) term = -a^2/n sum <x, z>^2 - a^2/n sum <x, -v>, and it is negative")
+       "eq. (9) term = -a^2/n sum <x, z>^2 - a^2/n sum <x, -v>, and it is negative", finding="typo")
 def _eq11():
     res = a2.eq11_check()
     return Outcome.from_checks(res["printed equals eq. (9) term"],
@@ -275,7 +275,7 @@ def _eq11():
 
 
 @claim("lrr.eq12", P, "Eq. (12), App. A.2",
-       "<a w', z - v> <= -a^2 ||z-v||^2 lambda1 = -lambda1 ||z|| ||z-v||^2 >= -lambda0 ||z-v||^2")
+       "<a w', z - v> <= -a^2 ||z-v||^2 lambda1 = -lambda1 ||z|| ||z-v||^2 >= -lambda0 ||z-v||^2", finding="typo")
 def _eq12():
     res = a2.eq12_check()
     printed_ok = res["a^2 = ||z|| (||z|| = |a| ||w||, ||w|| = |a|)"] and res["printed '>=' holds"]
@@ -284,7 +284,7 @@ def _eq12():
                                corrected="... = -lambda1 ||z|| ||z-v||^2 <= -lambda0 ||z-v||^2 with lambda0 <= lambda1 inf ||z||")
 
 
-@claim("lrr.eq13", P, "Eq. (13), App. A.2", "a' <w, z - v> <= 0 (\"on average with respect to the data\")")
+@claim("lrr.eq13", P, "Eq. (13), App. A.2", "a' <w, z - v> <= 0 (\"on average with respect to the data\")", finding="gap")
 def _eq13():
     res = a2.eq13_check()
     corrected_ok = res["factorization"] and res["window non-empty for theta in (0, pi)"] and \
@@ -302,7 +302,7 @@ def _eq13():
 
 
 @claim("lrr.eq14", P, "Eq. (14), App. A.2",
-       "a' = -||w||^3 1/n sum_I <w/||w||, x_i> + 1/n sum_{I, v^T x > 0} <v, x_i><w, x_i>")
+       "a' = -||w||^3 1/n sum_I <w/||w||, x_i> + 1/n sum_{I, v^T x > 0} <v, x_i><w, x_i>", finding="typo")
 def _eq14():
     res = a2.eq14_check()
     ident = a2.eq14_identity_w_z_minus_v()

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import time
 
-from theory.claims import ClaimResult, load_all, run_claim
+from theory.claims import FINDINGS, ClaimResult, load_all, run_claim
 from theory.cli import Parser, fail, output_file
 
 
@@ -29,19 +29,30 @@ def _versions() -> dict:
             "sympy": sympy.__version__, "mpmath": mpmath.__version__}
 
 
+def _status(r: ClaimResult) -> str:
+    return f"{r.status.value} ({r.finding})" if r.finding else r.status.value
+
+
 def _table(results: list[ClaimResult], verbose: bool) -> str:
+    """One row per claim; a long paper reference wraps onto continuation lines at word boundaries."""
     rows = [("claim", "paper reference", "status", "time")]
-    rows += [(r.id, r.ref, r.status.value, f"{r.seconds:.2f}s") for r in results]
-    widths = [min(max(len(row[i]) for row in rows), 42) for i in range(4)]
+    rows += [(r.id, r.ref, _status(r), f"{r.seconds:.2f}s") for r in results]
+    ref_width = 42
+    widths = [max(len(row[0]) for row in rows), min(max(len(row[1]) for row in rows), ref_width),
+              max(len(row[2]) for row in rows), max(len(row[3]) for row in rows)]
     lines = []
     for k, row in enumerate(rows):
-        lines.append("  ".join(cell[:widths[i]].ljust(widths[i]) for i, cell in enumerate(row)))
+        ref_lines = textwrap.wrap(row[1], widths[1], break_long_words=False) or [""]
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in
+                               enumerate((row[0], ref_lines[0], row[2], row[3]))).rstrip())
+        for more in ref_lines[1:]:
+            lines.append((" " * (widths[0] + 2) + more).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     for r in results:
         if verbose or r.status.value not in ("verified", "verified (numeric)"):
             lines.append("")
-            lines.append(f"{r.id} [{r.status.value}]: {r.statement}")
+            lines.append(f"{r.id} [{_status(r)}]: {r.statement}")
             lines.append(textwrap.indent(textwrap.fill(r.detail, 100), "    "))
             if r.corrected:
                 lines.append(textwrap.indent(textwrap.fill("corrected: " + r.corrected, 100), "    "))
@@ -69,17 +80,22 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     results = []
-    for c in selected:
+    for k, c in enumerate(selected):
         res = run_claim(c)
         results.append(res)
-        print(f"  {res.status.value:20s} {res.id}", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():  # live progress for a person watching; the table below is the record
+            print(f"\r  {k + 1}/{len(selected)} {res.id:30s}", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print("\r" + " " * 50 + "\r", end="", file=sys.stderr, flush=True)
     total = time.perf_counter() - start
 
     print(_table(results, args.verbose))
     counts: dict[str, int] = {}
     for r in results:
-        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+        counts[_status(r)] = counts.get(_status(r), 0) + 1
     print(f"\n{len(results)} claims in {total:.1f}s: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if any(r.finding for r in results):
+        print("findings about the papers: " + "; ".join(f"{k}: {v}" for k, v in FINDINGS.items()))
 
     if args.json:
         try:

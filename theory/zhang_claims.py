@@ -90,7 +90,7 @@ def _orders():
 
 
 @claim("zh.thm2.rates", P, "Sec. 4, implication 1 vs. Theorem 2 and the paragraph after Lemma 1",
-       "Implication 1 prints the same rate Theta(sqrt(r/K)) for AGD and for GD (beta = 0)")
+       "Implication 1 prints the same rate Theta(sqrt(r/K)) for AGD and for GD (beta = 0)", finding="typo")
 def _rates_text():
     K, e0, c = sp.symbols("K epsilon_0 c", positive=True)
     nu_gd = 1 - c * (1 - e0) / K  # Theorem 2: nu(0) = 1 - Theta((1 - eps0)/K)
