@@ -36,7 +36,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -45,11 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from sim import provenance
+from sim.folders import ResultsError, atomic_write_bytes, canon, differing, folder_lock, occupied  # noqa: F401
 from sim.registry import Diagram, get
-
-
-class ResultsError(RuntimeError):
-    """A results folder that cannot be used as asked (exists, corrupt, or from another run)."""
 
 
 @dataclass(frozen=True)
@@ -73,49 +69,7 @@ def default_out(spec: SweepSpec) -> Path:
     return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-LOCK_NAME = ".lock"
 _IDENTITY, _PROVENANCE = "__identity__", "__provenance__"
-
-
-@contextlib.contextmanager
-def folder_lock(out: Path):
-    """Hold ``out/.lock`` (an OS file lock) for the block; a second holder is refused at once.  The kernel
-    releases the lock when the process ends, however it ends, so a killed run never blocks the next one."""
-    from filelock import FileLock, Timeout
-
-    out.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out / LOCK_NAME), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ResultsError(f"{out} is in use by another run (lock {out / LOCK_NAME} is held); wait for it to "
-                           f"finish or choose another --out") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def cell_identity(spec: SweepSpec, cell: dict) -> dict:
@@ -124,21 +78,17 @@ def cell_identity(spec: SweepSpec, cell: dict) -> dict:
             "cell_seed": cell_seed(spec.seed, cell["key"]), "device": spec.device}
 
 
-def _canon(obj) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)
-
-
 def write_cell(path: Path, arrays: dict[str, np.ndarray], identity: dict | None = None,
                provenance_: dict | None = None) -> None:
     """One cell's arrays, atomically, with its identity and provenance (JSON strings) when given."""
     extra = {}
     if identity is not None:
-        extra[_IDENTITY] = np.array(_canon(identity))
+        extra[_IDENTITY] = np.array(canon(identity))
     if provenance_ is not None:
-        extra[_PROVENANCE] = np.array(_canon(provenance_))
+        extra[_PROVENANCE] = np.array(canon(provenance_))
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()}, **extra)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
@@ -172,8 +122,8 @@ def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
         if identity is None:
             continue  # written before cells carried an identity: the manifest vouches for it
         want = cell_identity(spec, cell)
-        if _canon(identity) != _canon(want):
-            diff = [k for k in want if _canon(identity.get(k)) != _canon(want[k])]
+        if canon(identity) != canon(want):
+            diff = differing(identity, want)
             raise ResultsError(f"{f} belongs to another cell or run (differs in: {', '.join(diff)}); "
                                f"move it away to recompute that cell")
 
@@ -184,16 +134,12 @@ def _scale_params(diagram: Diagram, scale: str) -> dict:
     return diagram.scales[scale]
 
 
-def _occupied(out: Path) -> bool:
-    return out.exists() and any(p.name != LOCK_NAME for p in out.iterdir())
-
-
 def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume: bool = False) -> dict:
     """Create the folder or check that an existing one holds this same run (then it is finished or reused,
     with or without ``resume``).  Returns the manifest.  Call it holding :func:`folder_lock`."""
     identity = spec.identity(params)
     mpath = out / "manifest.json"
-    if _occupied(out):
+    if occupied(out):
         if not mpath.is_file():
             raise ResultsError(f"{out} is not a results folder of sim.phase_diagram (no manifest.json); "
                                f"refusing to write into it (choose another --out)")
@@ -202,8 +148,8 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume:
             found = {k: manifest[k] for k in identity}
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
-        if _canon(found) != _canon(identity):
-            diff = [k for k in identity if _canon(found.get(k)) != _canon(identity[k])]
+        if canon(found) != canon(identity):
+            diff = differing(found, identity)
             raise ResultsError(f"{out} holds a different run (differs in: {', '.join(diff)}); "
                                f"nothing was overwritten: run it with the same options or choose another --out")
         check_cells(out, spec, cells)
@@ -211,7 +157,7 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume:
     manifest = identity | {"title": None, "cells": [c["key"] for c in cells], "versions": provenance.versions(),
                            "git_commit": provenance.git_commit(), "machine": provenance.machine(spec.device),
                            "created": provenance.now()}
-    _atomic_write_bytes(mpath, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(mpath, json.dumps(manifest, indent=2, sort_keys=True).encode())
     return manifest
 
 
@@ -344,7 +290,7 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
     manifest |= {"cell_seconds": timings, "cell_git_commit": commits, "finished": provenance.now(),
                  "last_run_seconds": round(time.perf_counter() - t_start, 2), "workers": workers,
                  "scheduler": scheduler}
-    _atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
     if plot and diagram.plot is not None:
         diagram.plot(out)
     return out
@@ -382,7 +328,7 @@ def write_summary(path: Path, rows: list[dict]) -> None:
     writer = csv.DictWriter(buf, fieldnames=cols)
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write_bytes(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def read_summary(path: Path) -> list[dict]:
