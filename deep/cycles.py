@@ -20,16 +20,22 @@ then retrains with the full schedule from:
   start of that level, then continue (Figs. 6, 7).
 
 After every level, ``out/checkpoint.pt`` holds everything needed to continue (model, masks, theta(0), the
-rewinding point, sign history, metrics), written atomically; ``resume=True`` continues from it, losing at
-most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run is identical
-to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
+rewinding point, sign history, metrics), written atomically; the same run started again continues from it,
+losing at most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run is
+identical to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
+
+The folder follows the toolkit's results-folder contract (:mod:`sim.folders`, as the sweeps of ``sim/``):
+``out/run.json`` names the run (its identity: training and cycle configuration, seed, dataset, model) from
+the start; the folder is locked for the run's lifetime (a second run on it is refused); a folder holding
+another run, or anything that is not a run folder, is refused with the fields that differ; a finished run
+is reused, never overwritten; every file is written atomically.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,6 +48,7 @@ from deep import masks as mk
 from deep import criteria, signs, transplant
 from deep.data import Data
 from deep.train import TrainConfig, dist_info, train
+from sim.folders import ResultsError, atomic_write_bytes, atomic_write_json, canon, differing, folder_lock, occupied
 
 METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
 
@@ -127,32 +134,119 @@ def _broadcast_masks(masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def _save(path: Path, obj) -> None:
     if dist_info()[1] != 0:  # only rank 0 writes
         return
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path, device) -> dict:
+    """A run's checkpoint; an unreadable one (truncated, not a checkpoint) is an error that names the file."""
+    try:
+        ck = torch.load(path, map_location=device, weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
+        raise ResultsError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]}); move it "
+                           f"away to start the run again") from None
+    if not isinstance(ck, dict) or "ident" not in ck or "level" not in ck:
+        raise ResultsError(f"{path} is not a checkpoint of deep.run; move it away to start the run again")
+    return ck
+
+
+MANIFEST = "run.json"
+
+
+def _adopt_legacy(out: Path, ident: dict) -> dict | None:
+    """A run folder written before run folders had a manifest: adopted (its manifest written) when its
+    checkpoint or metrics name this same run; None when it holds neither."""
+    from sim.provenance import now
+
+    found, finished = None, None
+    if (out / "metrics.json").is_file():
+        try:
+            found, finished = json.loads((out / "metrics.json").read_text())["config"], "before run.json existed"
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ResultsError(f"corrupt {out / 'metrics.json'}; move it away") from None
+    elif (out / "checkpoint.pt").is_file():
+        found = load_checkpoint(out / "checkpoint.pt", "cpu")["ident"]
+    if found is None:
+        return None
+    want = json.loads(canon(ident))
+    if canon(found) != canon(want):
+        raise ResultsError(f"{out} holds a different run (differs in: {', '.join(differing(found, want))}); nothing "
+                           f"was overwritten: run it with the same options or choose another --out")
+    manifest = {"ident": want, "created": "before run.json existed", "finished": finished, "adopted": now()}
+    atomic_write_json(out / MANIFEST, manifest)
+    return manifest
+
+
+def check_folder(out: Path, ident: dict) -> dict | None:
+    """The contract's check of an existing folder: None when ``out`` is empty (a new run); the manifest when
+    it holds this same run; otherwise a :class:`ResultsError` (another run, a corrupt manifest, not a run
+    folder)."""
+    if not occupied(out):
+        return None
+    mpath = out / MANIFEST
+    if not mpath.is_file():
+        legacy = _adopt_legacy(out, ident)
+        if legacy is None:
+            raise ResultsError(f"{out} is not a results folder of deep.run (no {MANIFEST}); refusing to write into it "
+                               f"(choose another --out)")
+        return legacy
+    try:
+        manifest = json.loads(mpath.read_text())
+        found = manifest["ident"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ResultsError(f"corrupt manifest {mpath}: {exc}") from None
+    want = json.loads(canon(ident))
+    if canon(found) != canon(want):
+        raise ResultsError(f"{out} holds a different run (differs in: {', '.join(differing(found, want))}); nothing "
+                           f"was overwritten: run it with the same options or choose another --out")
+    return manifest
 
 
 def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: CycleConfig, out: Path,
         seed: int = 0, resume: bool = False, log=print, stop_after: int | None = None,
         meta: dict | None = None) -> dict:
-    """Run (or continue) the cycles; returns the metrics (and the trained ``model``).  ``meta`` (e.g. the model name) is recorded with the
-    configuration.  ``stop_after`` (tests): stop after that level, as a crash would."""
+    """Run, continue or reuse the cycles in ``out``; returns the metrics (and the trained ``model`` when it
+    trained).  ``meta`` (e.g. the model name) is part of the run's identity.  ``stop_after`` (tests): stop
+    after that level, as a crash would.  ``resume`` is accepted for the command line's sake: the same run is
+    always continued, another one always refused."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ident = {"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name, **(meta or {})}
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out} is a file, not a folder")
+    if cfg.method == "wr" and cfg.rewind_epoch >= tcfg.epochs:
+        raise ValueError(f"rewind_epoch ({cfg.rewind_epoch}) must be smaller than epochs ({tcfg.epochs}) for WR: "
+                         f"otherwise there is no rewinding point and WR would silently become IMP")
+    if dist_info()[1] != 0:  # only rank 0 owns the folder
+        return _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta)
+    with folder_lock(out):
+        return _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta)
+
+
+def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
+    ident = json.loads(canon({"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name,
+                              **(meta or {})}))
     ckpt_path = out / "checkpoint.pt"
     device = data.device
+    manifest = check_folder(out, ident) if dist_info()[1] == 0 else None
+    if manifest is not None and manifest.get("finished") and (out / "metrics.json").is_file():
+        log(f"{out} holds this run, finished {manifest['finished']}: reusing its results (nothing recomputed)")
+        return json.loads((out / "metrics.json").read_text())
+    if manifest is None and dist_info()[1] == 0:
+        from sim.provenance import git_commit, now, versions
+
+        atomic_write_json(out / MANIFEST, {"ident": ident, "created": now(), "git_commit": git_commit(),
+                                           "versions": versions(), "finished": None})
     exists = ckpt_path.exists()
     if dist_info()[0] > 1:  # every rank looks before rank 0 writes
         import torch.distributed as dist
 
         dist.barrier()
     if exists:
-        if not resume:
-            raise FileExistsError(f"{out} holds a run; pass resume=True (--resume) to continue it or choose another out")
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ck["ident"] != ident:
-            raise ValueError(f"{out} holds a different run (config differs); choose another out")
+        ck = load_checkpoint(ckpt_path, device)
+        if canon(ck["ident"]) != canon(ident):
+            raise ResultsError(f"{ckpt_path} belongs to another run (differs in: "
+                               f"{', '.join(differing(ck['ident'], ident))}); move it away")
+        log(f"{out}: continuing this run after level {ck['level']}")
         torch.manual_seed(seed)
         model = model_fn().to(device)
         model.load_state_dict(ck["state"])
@@ -214,10 +308,14 @@ def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: C
     hist = np.stack(history)
     if dist_info()[1] != 0:
         return {"metrics": metrics, "model": model}
-    np.savez_compressed(out / "signs.npz", history=hist, init=init_signs)
-    from sim.provenance import git_commit, versions
+    buf = io.BytesIO()
+    np.savez_compressed(buf, history=hist, init=init_signs)
+    atomic_write_bytes(out / "signs.npz", buf.getvalue())
+    from sim.provenance import git_commit, now, versions
 
     result = {"config": ident, "data_note": data.note, "versions": versions(), "git_commit": git_commit(),
               "device": str(device), "metrics": metrics, "signs": signs.summary(hist, init_signs)}
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    atomic_write_json(out / "metrics.json", result)
+    manifest = json.loads((out / MANIFEST).read_text())
+    atomic_write_json(out / MANIFEST, manifest | {"finished": now()})
     return result | {"model": model}

@@ -7,17 +7,23 @@
     python -m deep.run --preset cifar10-resnet18 --data-root ~/data --method lrr --device cuda   # Table 1
     python -m deep.run --preset cifar10-resnet18 ... --precision bf16 --channels-last --compile  # faster on GPUs
     python -m deep.run --preset imagenet-resnet50 --data-root ~/data --levels 5 --device cuda --workers 16
-    python -m deep.run ... --out results/deep/my-run --resume      # continue after a crash
+    python -m deep.run ... --out results/deep/my-run               # the same command continues after a crash
     torchrun --nproc_per_node=8 -m deep.run --dataset cifar10 ... --device cuda   # DistributedDataParallel
 
-Writes ``--out`` (default ``results/deep/<dataset>-<model>-<method>-seed<seed>``): checkpoint.pt after every
+Writes ``--out`` (default ``results/deep/<dataset>-<model>-<method>-seed<seed>-<config hash>``, so two
+different configurations never share a folder): run.json (the run's identity), checkpoint.pt after every
 level, metrics.json (config, per-level density and accuracies, sign statistics) and signs.npz (the sign of
-every prunable weight after every level, and at initialization).
+every prunable weight after every level, and at initialization).  ``--levels L`` means the dense network
+(level 0) plus L pruned levels: L + 1 rows in metrics.json, the last at density keep^L.  The same command run
+again continues an interrupted run or reuses a finished one; a folder holding another run is refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import sys
 from pathlib import Path
 
 import torch
@@ -25,6 +31,28 @@ import torch
 from deep import cycles, data as dmod, models
 from deep.augment import AUGMENTS
 from deep.train import PRECISIONS, SCHEDULES, TrainConfig
+from sim.folders import ResultsError
+from theory.cli import Parser, fail, output_folder, positive_float, positive_int
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (got {value})")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1] (got {text})")
+    return value
 
 
 # Table 1 of paper 000 (App. A.3): one preset per column; options given on the command line override them.
@@ -49,48 +77,65 @@ PRESETS = {
 }
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every option's default in its help line."""
+
+
+def default_out(a: argparse.Namespace) -> Path:
+    """results/deep/<dataset>-<model>-<method>-seed<seed>-<hash of every other option>: two different
+    configurations never share a folder."""
+    skip = {"out", "resume", "device", "workers", "dataset", "model", "method", "seed", "preset"}
+    config = {k: v for k, v in sorted(vars(a).items()) if k not in skip}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}-{digest}"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m deep.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m deep.run", description=__doc__, formatter_class=_HelpFormatter)
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="a column of the paper's Table 1 (explicit options override it)")
-    p.add_argument("--dataset", choices=dmod.DATASETS)
+    p.add_argument("--dataset", choices=dmod.DATASETS, help="the data set (required unless a --preset names it)")
     p.add_argument("--data-root", default=None, help="folder holding the dataset in its standard layout")
-    p.add_argument("--model", choices=models.MODELS)
-    p.add_argument("--method", default="lrr", choices=cycles.METHODS)
-    p.add_argument("--levels", type=int, default=5)
-    p.add_argument("--keep", type=float, default=0.8, help="fraction of the remaining weights kept per level")
-    p.add_argument("--scope", default="global", choices=["global", "layerwise"])
-    p.add_argument("--criterion", default="magnitude", choices=["magnitude", "snip", "synflow"])
-    p.add_argument("--rewind-epoch", type=int, default=1, help="WR: rewind to the weights after this epoch")
+    p.add_argument("--model", choices=models.MODELS, help="the network (required unless a --preset names it)")
+    p.add_argument("--method", default="lrr", choices=cycles.METHODS,
+                   help="imp: rewind to theta(0); wr: to the weights after --rewind-epoch; lrr: keep the trained "
+                        "weights, restart the schedule; *-rand: balanced random masks")
+    p.add_argument("--levels", type=_nonnegative_int, default=5,
+                   help="pruned levels after the dense one (level 0): L + 1 rows, the last at density keep^L")
+    p.add_argument("--keep", type=positive_float, default=0.8, help="fraction of the remaining weights kept per level")
+    p.add_argument("--scope", default="global", choices=["global", "layerwise"], help="rank weights over all layers or per layer")
+    p.add_argument("--criterion", default="magnitude", choices=["magnitude", "snip", "synflow"], help="pruning score")
+    p.add_argument("--rewind-epoch", type=_nonnegative_int, default=1,
+                   help="WR: rewind to the weights after this epoch (must be < --epochs)")
     p.add_argument("--bn-rewind", action="store_true", help="LRR: rewind the BatchNorm parameters only")
     p.add_argument("--mask-from", default=None, help="source run folder: train on its masks (transplant)")
     p.add_argument("--signs-from", default=None, help="source run folder: start each level with its signs")
-    p.add_argument("--perturb-level", type=int, default=None, help="flip signs at the start of this level")
-    p.add_argument("--perturb-fraction", type=float, default=0.0, help="fraction of survivors flipped per layer")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--schedule", default="cosine-warmup", choices=SCHEDULES)
-    p.add_argument("--warmup-epochs", type=int, default=1)
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--perturb-level", type=positive_int, default=None, help="flip signs at the start of this level")
+    p.add_argument("--perturb-fraction", type=_fraction, default=0.0, help="fraction of survivors flipped per layer")
+    p.add_argument("--epochs", type=positive_int, default=10, help="training epochs per level")
+    p.add_argument("--lr", type=positive_float, default=0.1, help="peak learning rate")
+    p.add_argument("--momentum", type=_fraction, default=0.9, help="SGD momentum")
+    p.add_argument("--weight-decay", type=_fraction, default=5e-4, help="L2 weight decay")
+    p.add_argument("--batch", type=positive_int, default=128, help="mini-batch size")
+    p.add_argument("--schedule", default="cosine-warmup", choices=SCHEDULES, help="learning-rate schedule per level")
+    p.add_argument("--warmup-epochs", type=_nonnegative_int, default=1, help="linear warm-up epochs of the schedule")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"], help="optimizer")
     p.add_argument("--augment", default="none", choices=list(AUGMENTS),
                    help="crop-flip: random crops and mirroring, on the device that holds the data")
     p.add_argument("--precision", default="fp32", choices=list(PRECISIONS), help="bf16: autocast (GPU speed)")
     p.add_argument("--channels-last", action="store_true", help="NHWC layout for images (GPU speed)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU speed)")
-    p.add_argument("--workers", type=int, default=8, help="ImageNet: JPEG-decoding worker processes")
-    p.add_argument("--image-size", type=int, default=224, help="ImageNet: crop size")
-    p.add_argument("--n-train", type=int, default=None, help="use only the first N training examples")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--workers", type=positive_int, default=8, help="ImageNet: JPEG-decoding worker processes")
+    p.add_argument("--image-size", type=positive_int, default=224, help="ImageNet: crop size")
+    p.add_argument("--n-train", type=positive_int, default=None,
+                   help="use only the first N training examples (default: all)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
+    p.add_argument("--out", type=output_folder, default=None,
+                   help="results folder (default results/deep/<dataset>-<model>-<method>-seed<seed>-<config hash>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue or reuse this same run's folder (the default anyway; another run is refused)")
     if argv is None:
-        import sys
-
         argv = sys.argv[1:]
     pre = p.parse_args(argv)
     if pre.preset:  # preset values become defaults; anything given explicitly wins
@@ -100,11 +145,24 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--dataset and --model are required (or a --preset)")
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda asked for, but torch sees no CUDA device here")
+    if a.method == "wr" and a.rewind_epoch >= a.epochs:
+        p.error(f"--rewind-epoch {a.rewind_epoch} must be smaller than --epochs {a.epochs} for wr "
+                f"(there would be no rewinding point, and WR would silently become IMP)")
+    if a.perturb_level is not None and a.perturb_level > a.levels:
+        p.error(f"--perturb-level {a.perturb_level} is not a pruning level (1..{a.levels})")
     return a
 
 
 def main(argv=None) -> int:
+    """The command line; a user error (missing data, a folder of another run, bad option) is one line, exit 2."""
     a = parse_args(argv)
+    try:
+        return _main(a)
+    except (FileNotFoundError, ValueError, ResultsError) as exc:
+        return fail("python -m deep.run", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _main(a: argparse.Namespace) -> int:
     import os
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun --nproc_per_node=N -m deep.run ...
@@ -126,7 +184,7 @@ def main(argv=None) -> int:
                               rewind_epoch=a.rewind_epoch, bn_rewind=a.bn_rewind, mask_from=a.mask_from,
                               signs_from=a.signs_from, perturb_level=a.perturb_level,
                               perturb_fraction=a.perturb_fraction, criterion=a.criterion)
-    out = a.out or Path("results/deep") / f"{a.dataset}-{a.model}-{a.method}-seed{a.seed}"
+    out = a.out or default_out(a)
     print(f"# {d.note}; model {a.model}; {a.method}, {a.levels} levels keeping {a.keep:.0%} each; out {out}")
     res = cycles.run(lambda: models.build(a.model, in_shape, d.classes), d, tcfg, ccfg, out, seed=a.seed,
                      resume=a.resume, meta={"model": a.model, "n_train": d.n_train})

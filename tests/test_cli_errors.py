@@ -73,3 +73,39 @@ def test_bad_values_give_one_line_exit_2_and_leave_results_alone(existing, tmp_p
 def test_the_same_command_again_reuses_its_folder_and_says_so(existing, capsys):
     assert phase_diagram.main(["--diagram", "lrr-fig2a-gd", "--workers", "1", "--no-progress", "--out", str(existing)]) == 0
     assert "reusing them" in capsys.readouterr().err
+
+
+def test_deep_run_bad_values_give_one_line_exit_2(tmp_path, capsys):
+    from deep import run
+
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    base = ["--dataset", "digits", "--model", "mlp", "--epochs", "1", "--levels", "1"]
+    cases = [
+        (["--dataset", "digits"], "--dataset and --model are required"),
+        (base + ["--lr", "nan"], "--lr"),
+        (base + ["--n-train", "0"], "--n-train"),
+        (base + ["--levels", "-1"], "--levels"),
+        (base + ["--keep", "abc"], "--keep"),
+        (base + ["--method", "wr", "--rewind-epoch", "5", "--epochs", "2"], "--rewind-epoch 5 must be smaller"),
+        (base + ["--perturb-level", "3"], "--perturb-level 3 is not a pruning level"),
+        (base + ["--out", str(a_file)], "is a file"),
+        (["--preset", "cifar10-resnet18", "--levels", "0"], "--data-root"),
+        (base + ["--method", "nope"], "--method"),
+    ]
+    for argv, word in cases:
+        code = _exit(run.main, argv)
+        err = capsys.readouterr().err
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert code == 2 and len(lines) == 1 and word in lines[0], (argv, code, err)
+        assert "Traceback" not in err
+
+
+def test_deep_run_help_shows_every_option_with_its_default(capsys):
+    from deep import run
+
+    assert _exit(run.main, ["--help"]) == 0
+    out = capsys.readouterr().out
+    for opt in ("--levels", "--keep", "--rewind-epoch", "--lr", "--n-train", "--out", "--resume"):
+        assert opt in out
+    assert "(default: 0.8)" in out and "L + 1 rows" in out

@@ -107,9 +107,8 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
         ccfg = cycles.CycleConfig(method=method, levels=3)
         full = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-full", seed=3, log=lambda s: None)
         cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None, stop_after=1)
-        with pytest.raises(FileExistsError):
-            cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None)
-        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, resume=True,
+        # the same run started again continues it (resume=True says the same)
+        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, resume=method == "lrr",
                              log=lambda s: None)
         assert [r["test_acc"] for r in resumed["metrics"]] == [r["test_acc"] for r in full["metrics"]]
         a = np.load(tmp_path / f"{method}-full" / "signs.npz")["history"]
@@ -117,6 +116,58 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
         assert np.array_equal(a, b)
         dens = [r["density"] for r in full["metrics"]]
         assert np.allclose(dens, [1, 0.8, 0.64, 0.512], atol=2e-3)
+
+
+def test_run_folders_follow_the_results_contract(tmp_path):
+    """A finished run is reused, never overwritten; another run is refused even when the checkpoint is gone;
+    a folder that is not a run folder, a folder in use, a damaged checkpoint: refused, naming what."""
+    from sim.folders import ResultsError, folder_lock
+
+    d = _tiny_data()
+    tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
+    ccfg = cycles.CycleConfig(method="lrr", levels=1)
+    quiet = lambda s: None  # noqa: E731
+    out = tmp_path / "run"
+    first = cycles.run(_cnn, d, tcfg, ccfg, out, seed=3, log=quiet)
+    stamp = (out / "metrics.json").stat().st_mtime_ns
+    said = []
+    again = cycles.run(_cnn, d, tcfg, ccfg, out, seed=3, log=said.append)
+    assert "reusing its results" in said[0] and again["metrics"] == first["metrics"]
+    assert (out / "metrics.json").stat().st_mtime_ns == stamp
+    (out / "checkpoint.pt").unlink()
+    with pytest.raises(ResultsError, match=r"different run \(differs in: .*train"):
+        cycles.run(_cnn, d, TrainConfig(epochs=3, lr=0.1, batch=16), ccfg, out, seed=3, log=quiet)
+    with pytest.raises(ResultsError, match="differs in: seed"):
+        cycles.run(_cnn, d, tcfg, ccfg, out, seed=4, log=quiet)
+    assert (out / "metrics.json").stat().st_mtime_ns == stamp
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    with pytest.raises(ResultsError, match="not a results folder of deep.run"):
+        cycles.run(_cnn, d, tcfg, ccfg, stranger, seed=3, log=quiet)
+    busy = tmp_path / "busy"
+    with folder_lock(busy):
+        with pytest.raises(ResultsError, match="in use by another run"):
+            cycles.run(_cnn, d, tcfg, ccfg, busy, seed=3, log=quiet)
+    crashed = tmp_path / "crashed"
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), crashed, seed=3, log=quiet, stop_after=0)
+    (crashed / "checkpoint.pt").write_bytes((crashed / "checkpoint.pt").read_bytes()[:100])
+    with pytest.raises(ResultsError, match=r"checkpoint\.pt is not a readable checkpoint"):
+        cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), crashed, seed=3, log=quiet)
+    with pytest.raises(ValueError, match=r"rewind_epoch \(5\) must be smaller than epochs \(2\)"):
+        cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="wr", levels=1, rewind_epoch=5), tmp_path / "wr", seed=3,
+                   log=quiet)
+    import stat
+
+    assert stat.S_IMODE((out / "metrics.json").stat().st_mode) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m
 
 
 def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
@@ -283,8 +334,7 @@ def test_table1_presets_and_cli_errors():
     a = run.parse_args(["--preset", "cifar100-resnet50", "--epochs", "3"])
     assert (a.dataset, a.model, a.schedule, a.warmup_epochs, a.weight_decay, a.batch, a.epochs) == \
         ("cifar100", "resnet50", "step-warmup", 10, 1e-3, 256, 3)
-    with pytest.raises(FileNotFoundError, match="--data-root"):
-        run.main(["--preset", "cifar10-resnet18", "--levels", "0"])
+    assert run.main(["--preset", "cifar10-resnet18", "--levels", "0"]) == 2  # no data: one line, exit 2
     with pytest.raises(SystemExit):
         run.parse_args(["--model", "cnn"])  # no dataset
     with pytest.raises(SystemExit):
