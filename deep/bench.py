@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -32,6 +31,8 @@ import torch
 from deep import masks as mk, models
 from deep.data import Data
 from deep.train import TrainConfig, make_optimizer, make_step, prepare
+from sim.folders import atomic_write_json
+from theory.cli import Parser, fail, output_file, positive_int
 
 H100_BF16_TFLOPS = 790.0
 
@@ -170,21 +171,21 @@ def run(cfg: BenchConfig, variants: list[str], log=print, peak_seconds: float = 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m deep.bench", description=__doc__,
+    p = Parser(prog="python -m deep.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="resnet18", choices=models.MODELS)
     p.add_argument("--shape", default="3,32,32", help="input shape, comma-separated (CIFAR: 3,32,32)")
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--batch", type=int, default=None, help="default 256 on CUDA, 32 on the CPU")
-    p.add_argument("--steps", type=int, default=None, help="timed steps per block (default 20 CUDA, 3 CPU)")
-    p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--classes", type=positive_int, default=10)
+    p.add_argument("--batch", type=positive_int, default=None, help="default 256 on CUDA, 32 on the CPU")
+    p.add_argument("--steps", type=positive_int, default=None, help="timed steps per block (default 20 CUDA, 3 CPU)")
+    p.add_argument("--warmup", type=positive_int, default=None)
+    p.add_argument("--repeats", type=positive_int, default=3)
     p.add_argument("--density", type=float, default=0.2, help="fraction of weights left in the masked network")
     p.add_argument("--device", default="auto", help="auto: cuda if available, else cpu")
     p.add_argument("--variants", default=None,
                    help="comma-separated, from fp32, bf16, bf16+cl, bf16+cl+compile (default: all four on CUDA, "
                         "fp32 on the CPU)")
-    p.add_argument("--out", type=Path, default=None, help="JSON file (default results/bench/deep-<device>.json)")
+    p.add_argument("--out", type=output_file, default=None, help="JSON file (default results/bench/deep-<device>.json)")
     a = p.parse_args(argv)
     device = "cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device)
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -206,8 +207,10 @@ def main(argv=None) -> int:
     except ValueError as e:
         p.error(str(e))
     out = a.out or Path("results/bench") / f"deep-{'cuda' if cuda else 'cpu'}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    try:
+        atomic_write_json(out, result)
+    except OSError as exc:
+        return fail(p.prog, f"--out {out}: cannot write it ({exc.strerror or exc})")
     print(f"saved {out}")
     return 0
 

@@ -101,6 +101,17 @@ def test_deep_run_bad_values_give_one_line_exit_2(tmp_path, capsys):
         assert "Traceback" not in err
 
 
+def test_deep_bench_bad_values_give_one_line_exit_2(tmp_path, capsys):
+    from deep import bench as dbench
+
+    for argv, word in [(["--repeats", "0"], "--repeats"), (["--density", "2"], "--density"),
+                       (["--shape", "3,x"], "--shape"), (["--out", str(tmp_path)], "is a folder")]:
+        code = _exit(dbench.main, argv)
+        err = capsys.readouterr().err
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert code == 2 and len(lines) == 1 and word in lines[0], (argv, code, err)
+
+
 def test_deep_run_help_shows_every_option_with_its_default(capsys):
     from deep import run
 
