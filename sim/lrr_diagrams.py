@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.cycles import CycleConfig, run_cycles
+from sim.imbalance import gd_sign_cell, gd_sign_cells, summarize_gd_sign, write_pooled_report
 from sim.intervals import wilson
 from sim.neuron import QUADRANT_NAMES, NeuronProblem, sample
 from sim.predictions import predicted_success
@@ -171,3 +172,20 @@ _register_quadrants(
     {"quick": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 25, "steps": 400},
      "paper": {"ds": [10], "n": 1000, "sigma": 0.1, "trials": 100, "steps": 20000}},
     lambda p: {"name": "gd", "lr": 0.5, "steps": p["steps"]})
+
+# When does GD change the sign of a (Lemma 2.2)?  Counts against step size x steps per level, with the
+# imbalance bookkeeping and the per-run prediction of sim.imbalance.
+
+register(Diagram(
+    name="lrr-gd-sign-changes",
+    title="Sign changes of a under GD (LRR, IMP, IMP-balanced) against step size and steps per level, with the "
+          "imbalance drift a^2 - ||w||^2 and its per-run prediction",
+    paper="000 Lemma 2.2, Fig. 2(a) with GD",
+    scales={
+        "quick": {"quadrants": ["-+", "--"], "d": 10, "n": 1000, "sigma": 0.1, "trials": 8, "lrs": [0.5, 2.0],
+                  "steps": [400, 2000], "methods": ["lrr", "imp", "imp-balanced"]},
+        "paper": {"quadrants": ["-+", "--"], "d": 10, "n": 1000, "sigma": 0.1, "trials": 12,
+                  "lrs": [0.05, 0.1, 0.5, 2.0], "steps": [400, 2000],
+                  "extra": [["-+", 0.1, 8000], ["-+", 0.5, 8000]], "methods": ["lrr", "imp", "imp-balanced"]},
+    },
+    cells=gd_sign_cells, run_cell=gd_sign_cell, summarize=summarize_gd_sign, plot=write_pooled_report))
