@@ -3,7 +3,9 @@
 ``plot(results, kind)`` reads ``manifest.json`` and ``cells/*.npz`` of a results folder and writes:
 
 * kind ``rates`` (xudu-rates, xudu-flow): ``slowdown.png``: median loss against T per n on log-log and
-  log-linear axes (n = 1 linear, n >= 2 ~ T^-3, with a T^-3 guide), and ``phases.png``: for one trial of
+  log-linear axes (n = 1 linear, n >= 2 ~ T^-3, with a T^-3 guide) and, where the cells hold it, the
+  model-free local exponent d log L / d log T against T per n >= 2 (median over trials; a power law is a
+  plateau, here approached from above, a linear rate would fall off the panel), and ``phases.png``: for one trial of
   the smallest n >= 2, the angles theta_i, the projections h_i and H, the residual ||v|| - H, the loss with
   its linear and angular parts, and Z(T) T (Z ~ 1/T), with T1 and T2 marked;
 * kind ``grid`` (xudu-exponent-n-init / -n-d): ``exponent.png``: the fitted exponent with its 95 %
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -30,8 +33,25 @@ def _xlabel(cell: dict) -> str:
 
 
 def _rates(results: Path, manifest: dict, cells) -> list[Path]:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    local = any("p_loc" in arr for _, arr in cells)
+    fig, axes = plt.subplots(1, 3 if local else 2, figsize=(16 if local else 11, 4.2), constrained_layout=True)
     cmap = plt.get_cmap("viridis")
+    if local:
+        ax = axes[2]
+        for k, (cell, arr) in enumerate(cells):
+            if cell["n"] < 2 or "p_loc" not in arr:
+                continue
+            with warnings.catch_warnings():  # the first record interval (t = 0) is nan in every trial
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = np.nanmedian(arr["p_loc"], axis=0)
+            ok = np.isfinite(p) & np.isfinite(arr["t_loc"])
+            ax.plot(arr["t_loc"][ok], p[ok], color=cmap(k / max(len(cells) - 1, 1)),
+                    label=f"n = {cell['n']} (end {np.nanmedian(arr['p_loc_end']):.3f})")
+        ax.axhline(-3.0, color="k", ls="--", lw=1, label="-3")
+        ax.set(xscale="log", ylim=(-3.3, 0.2), xlabel=_xlabel(cells[0][0]), ylabel="local exponent d log L / d log T",
+               title="model-free: local log-log slope (no fit)")
+        ax.legend(fontsize=8)
+        axes = axes[:2]
     for k, (cell, arr) in enumerate(cells):
         t, L = arr["t"], np.median(arr["loss"], axis=0)
         ok = (t > 0) & (L > FLOOR)  # below FLOOR the loss is float64 round-off (integrator noise for the flow)

@@ -12,6 +12,30 @@
   is the slow angular convergence).  These operational thresholds are ours; the paper's phases are
   defined by its proof constants.
 * :func:`median_ci`: median over trials with a percentile-bootstrap 95% interval (fixed seed).
+
+Model-free exponents (no fitted law; next to the fits above, which they do not change):
+
+* :func:`local_exponent`: p_loc(T) = d log L / d log T from the recorded loss trace by finite differences
+  between consecutive records (at their geometric midpoints), per trial.  For L = C (T + T0)^p it is
+  p T/(T + T0) -> p; for a sum of power laws it tends to the slowest exponent; for exp(-a T) it is -a T,
+  i.e. it diverges: a linear rate shows up as an exponent that keeps growing, a power law as a plateau.
+* :func:`gradient_local_exponent`: the same quantity with no differencing at all, from the gradient at one
+  time: along gradient flow dL/dt = -||grad L||^2, so p_loc(t) = -t ||grad L||^2 / L exactly.  For GD
+  with step lr, T steps are the time t = lr T and the identity holds to first order in lr.
+* :func:`step_local_exponent`: for GD, the exact discrete version from one more step:
+  p_loc(T + 1/2) = (T + 1/2) log(L(T + 1)/L(T)).
+* :func:`late_local_exponent`: per trial, p_loc at the end of the run (the last pair of records) and
+  one decade earlier, so that the drift still left at the horizon is reported with the value.
+
+What the intervals mean.  :func:`shifted_power_law` + :func:`median_ci` give the median over seeds of
+the fitted p with a bootstrap-over-seeds interval: it measures the spread between seeds *given* that
+L = C (T + T0)^p holds over the window; it says nothing about whether that law (with a single offset)
+is right, and it is narrow (e.g. [-3.0000, -3.0000]) whenever the seeds agree.  The model-free p_loc at
+the horizon, with the same bootstrap over seeds, assumes no law: it is the measured logarithmic slope at
+T_end (for a power law with corrections it sits between the finite-T value and the asymptote), so it is
+an interval for d log L/d log T *at that T*, not for the T -> infinity exponent; the drift from T_end/10
+to T_end says how far it still moves per decade.  Agreement of the two at a long horizon is the evidence
+that the asymptotic exponent is the fitted one.
 """
 
 from __future__ import annotations
@@ -113,3 +137,74 @@ def median_ci(values: np.ndarray, level: float = 0.95, boot: int = 2000, seed: i
     meds = np.median(rng.choice(v, size=(boot, v.size), replace=True), axis=1)
     a = (1 - level) / 2
     return float(np.median(v)), float(np.quantile(meds, a)), float(np.quantile(meds, 1 - a))
+
+
+# ---- model-free local exponents ---------------------------------------------------------------------------
+
+def local_exponent(t: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(t_mid, p_loc): the local log-log slope d log L / d log t between consecutive records, per trial.
+
+    t (records,), loss (trials, records) or (records,).  Returns t_mid = sqrt(t_k t_{k+1}) (records - 1,)
+    and p_loc (trials, records - 1) = (log L_{k+1} - log L_k)/(log t_{k+1} - log t_k); nan where either
+    loss is at or below the float64 floor ``FLOOR`` or t <= 0.  No model is fitted: on log-spaced records
+    the centred difference is second-order accurate in the log-spacing.
+    """
+    t = np.asarray(t, dtype=float)
+    loss = np.atleast_2d(np.asarray(loss, dtype=float))
+    if loss.shape[-1] != t.size:
+        raise ValueError(f"loss has {loss.shape[-1]} records, t has {t.size}")
+    ok_t = (t[:-1] > 0) & (t[1:] > t[:-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lt = np.log(np.where(t > 0, t, np.nan))
+        lL = np.log(np.where(loss > FLOOR, loss, np.nan))
+        p = (lL[:, 1:] - lL[:, :-1]) / (lt[1:] - lt[:-1])
+        t_mid = np.sqrt(np.where(ok_t, t[:-1] * t[1:], np.nan))
+    p[:, ~ok_t] = np.nan
+    return t_mid, p
+
+
+def gradient_local_exponent(t, loss, grad_sq, lr: float = 1.0) -> np.ndarray:
+    """p_loc = -(lr t) ||grad L||^2 / L: exact for gradient flow (lr = 1, t = time), since dL/dt = -||grad||^2;
+    for GD after t steps of size lr it holds to first order in lr (use :func:`step_local_exponent` for the
+    exact discrete value).  Broadcasts over trials; nan where L <= FLOOR.  Needs the point to be on the
+    trajectory to high accuracy: an error e in a stiff direction (curvature h) adds ~ t h^2 |e|^2/L, which
+    the factor t amplifies at long horizons (numerical ODE solutions late in a slow phase)."""
+    t, loss, grad_sq = (np.asarray(a, dtype=float) for a in (t, loss, grad_sq))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(loss > FLOOR, -lr * t * grad_sq / loss, np.nan)
+
+
+def step_local_exponent(t, loss_t, loss_next) -> np.ndarray:
+    """GD: p_loc at T + 1/2 from L(T) and L(T + 1) (one more step): (T + 1/2) log(L(T + 1)/L(T)).
+    Model-free and exact up to the O(1/T^2) of a centred difference; nan below the float floor."""
+    t, a, b = (np.asarray(x, dtype=float) for x in (t, loss_t, loss_next))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a > FLOOR) & (b > FLOOR), (t + 0.5) * np.log(b / a), np.nan)
+
+
+def late_local_exponent(t: np.ndarray, loss: np.ndarray, decades_back: float = 1.0,
+                        span: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Per trial: (p_end, p_before) = the local exponent at the last usable record interval(s) and at
+    ``decades_back`` decades earlier (nearest record midpoint).  ``span`` > 1 averages the local slope over
+    the last ``span`` intervals (= the chord slope over them), for traces with integrator noise.  The drift
+    p_end - p_before is the change per ``decades_back`` decades still present at the horizon: near 0 for a
+    converged power law, ~ -log(10) a T for exp(-a T)."""
+    t = np.asarray(t, dtype=float)
+    loss = np.atleast_2d(np.asarray(loss, dtype=float))
+    p_end, p_before = np.full(loss.shape[0], np.nan), np.full(loss.shape[0], np.nan)
+    for k, L in enumerate(loss):
+        ok = np.nonzero((t > 0) & (L > FLOOR))[0]
+        if ok.size < span + 1:
+            continue
+        i1, i0 = ok[-1], ok[-1 - span]
+        p_end[k] = (np.log(L[i1]) - np.log(L[i0])) / (np.log(t[i1]) - np.log(t[i0]))
+        t_end = np.sqrt(t[i0] * t[i1])
+        tm, pl = local_exponent(t, L)
+        good = np.isfinite(pl[0]) & np.isfinite(tm)
+        if good.any():
+            target = t_end / 10 ** decades_back
+            j = np.nonzero(good)[0][np.argmin(np.abs(np.log(tm[good]) - np.log(target)))]
+            if abs(np.log10(tm[j]) - np.log10(target)) < 0.25:
+                p_before[k] = pl[0, j]
+    return p_end, p_before
+

@@ -5,6 +5,28 @@ the exact population loss (or on N samples, or by scipy gradient flow), records 
 (:mod:`sim.overparam`) and fits per trial (:mod:`sim.rates`): the last-decade log-log slope, the
 offset-corrected exponent of L = C (T + T0)^-p, the linear rate (n = 1), the phase times T1, T2, and
 Z(T) T at the end (our separation potential; ~constant when Z ~ 1/T).
+
+Two estimates of the late exponent are saved side by side (cells/*.npz and summary.csv):
+
+* ``exponent`` [``exp_ci_low``, ``exp_ci_high``]: the offset fit L = C (T + T0)^p over the last decade
+  (:func:`sim.rates.shifted_power_law`), median over seeds with a 95 % bootstrap-over-seeds interval.  The
+  interval is **conditional on the model**: it is the seed-to-seed spread of the fitted p assuming the
+  shifted power law is exact on the window, and it can be [-3.0000, -3.0000] while the loss itself still
+  decays more slowly than T^-3 at the horizon.
+* ``p_loc_end`` [``p_loc_ci_low``, ``p_loc_ci_high``]: the **model-free** local exponent
+  d log L / d log T at the end of the run, from the last two records of the loss trace
+  (:func:`sim.rates.late_local_exponent`), median over seeds with the same bootstrap-over-seeds interval.
+  No law is assumed; it is the logarithmic slope *at T_end*, so for a power law with an offset or
+  corrections it lies between the finite-T value and the asymptote (biased towards 0 by ~ p T0/T).
+  ``p_loc_decade_before`` is the same one decade earlier (the drift still present at the horizon), and
+  ``p_grad_end`` is the same quantity without any differencing of the trace: from the gradient at the
+  final weights, -t ||grad L||^2 / L for the flow (exact identity dL/dt = -||grad L||^2) and, for GD, the
+  exact one-step value (T + 1/2) log(L(T + 1)/L(T)) (population loss only; empty for the finite-sample
+  cells, whose GD follows the empirical loss).  For the flow at long horizons (t >~ 1e6) this gradient form
+  is fragile: any integrator error off the slow manifold (in the fast linear mode, Hessian ~ n/2) adds
+  ~ t n ||e||^2/(4 L) to it, so single seeds can read -4 to -20 at t = 1e7 while the trace reads -3.000;
+  quote the trace value and use ``p_grad_end`` as a check where the two agree.  The per-record curve is
+  saved as ``t_loc``, ``p_loc``.
 """
 
 from __future__ import annotations
@@ -14,11 +36,13 @@ import torch
 
 from sim.overparam import (GD, OverparamProblem, hessian_at_teacher, initial_students, linear_rate_of_gd, run_flow,
                            run_gd, sample_data, teacher)
-from sim.rates import linear_rate, median_ci, phases, power_law_exponent, shifted_power_law
+from sim.rates import (gradient_local_exponent, late_local_exponent, linear_rate, local_exponent, median_ci, phases,
+                       power_law_exponent, shifted_power_law, step_local_exponent)
 from sim.registry import Diagram, register
 
 COLUMNS = ("n", "d", "init_scale", "samples", "trainer", "trials", "slope", "exponent", "exp_ci_low", "exp_ci_high",
-           "predicted_exponent", "linear_rate", "predicted_linear_rate", "final_loss", "T1", "T2", "ZT_end", "dead")
+           "predicted_exponent", "p_loc_end", "p_loc_ci_low", "p_loc_ci_high", "p_loc_decade_before",
+           "p_grad_end", "linear_rate", "predicted_linear_rate", "final_loss", "T1", "T2", "ZT_end", "dead")
 
 
 def _problem(cell: dict) -> OverparamProblem:
@@ -42,8 +66,29 @@ def run_overparam_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarr
     out["linear_rate"] = linear_rate(traj.t, traj.loss)
     out["T1"], out["T2"] = phases(traj.t, traj.theta, traj.loss, traj.linear)
     out["ZT_end"] = traj.Z[:, -1] * traj.t[-1]
+    out["t_loc"], out["p_loc"] = local_exponent(traj.t, traj.loss)
+    out["p_loc_end"], out["p_loc_before"] = late_local_exponent(traj.t, traj.loss)
+    out["p_grad_end"] = end_gradient_exponent(cell, traj.W_final, v, traj.t[-1])
     out["seed"] = np.array(seed)
     return out
+
+
+def end_gradient_exponent(cell: dict, W_final: np.ndarray, v: torch.Tensor, t_end: float) -> np.ndarray:
+    """Model-free local exponent at the end of the run from the final weights alone (no trace, no fit):
+    gradient flow: -t ||grad L||^2 / L; population GD: (T + 1/2) log(L(T + 1)/L(T)) with one more step
+    of the cell's lr.  nan for the finite-sample cells (their GD descends the empirical loss)."""
+    from theory.overparam_neuron import Geometry
+
+    W = torch.as_tensor(W_final, dtype=torch.float64, device=v.device)
+    geo = Geometry(W, v)
+    loss, grad = geo.loss(), geo.grad()
+    if cell["trainer"] == "flow":
+        gsq = (grad ** 2).sum((-1, -2))
+        return gradient_local_exponent(t_end, loss.cpu().numpy(), gsq.cpu().numpy())
+    if cell.get("samples"):
+        return np.full(W.shape[0], np.nan)
+    nxt = Geometry(W - cell["lr"] * grad, v).loss()
+    return step_local_exponent(t_end, loss.cpu().numpy(), nxt.cpu().numpy())
 
 
 def predicted_linear_rate(cell: dict, seed: int | None = None) -> float:
@@ -69,12 +114,14 @@ def summarize_overparam(finished: list[tuple[dict, dict]]) -> list[dict]:
     rows = []
     for cell, arr in finished:
         e, lo, hi = median_ci(arr["exponent"])
+        ploc = _model_free(arr)
         rows.append({
             "cell": cell["key"], "n": cell["n"], "d": cell["d"], "init_scale": cell["init_scale"],
             "samples": cell.get("samples") or "population", "trainer": cell["trainer"],
             "lr": cell.get("lr", ""), "horizon": cell.get("steps", cell.get("t_end")), "trials": cell["trials"],
             "slope": round(median_ci(arr["slope"])[0], 4), "exponent": round(e, 4), "exp_ci_low": round(lo, 4),
             "exp_ci_high": round(hi, 4), "predicted_exponent": -3 if cell["n"] >= 2 else "",
+            **ploc,
             "linear_rate": float(f"{np.nanmedian(arr['linear_rate']):.6g}") if np.isfinite(arr["linear_rate"]).any() else "",
             "predicted_linear_rate": (float(f"{predicted_linear_rate(cell, int(arr['seed'])):.6g}")
                                       if cell["n"] == 1 else ""),
@@ -85,6 +132,21 @@ def summarize_overparam(finished: list[tuple[dict, dict]]) -> list[dict]:
             "ZT_end": round(float(np.median(arr["ZT_end"])), 3), "dead": int(arr["dead"].sum()),
         })
     return rows
+
+
+def _model_free(arr: dict) -> dict:
+    """The model-free columns (see the module docstring); empty for cells saved before they existed."""
+    def fmt(x):
+        return round(float(x), 4) if np.isfinite(x) else ""
+
+    if "p_loc_end" not in arr:
+        return {k: "" for k in ("p_loc_end", "p_loc_ci_low", "p_loc_ci_high", "p_loc_decade_before", "p_grad_end")}
+    m, lo, hi = median_ci(arr["p_loc_end"])
+    before = arr["p_loc_before"]
+    grad = arr["p_grad_end"]
+    return {"p_loc_end": fmt(m), "p_loc_ci_low": fmt(lo), "p_loc_ci_high": fmt(hi),
+            "p_loc_decade_before": fmt(np.nanmedian(before)) if np.isfinite(before).any() else "",
+            "p_grad_end": fmt(np.nanmedian(grad)) if np.isfinite(grad).any() else ""}
 
 
 def _cell(n, d, init_scale, trials, trainer="gd", lr=None, steps=None, t_end=None, samples=None) -> dict:
@@ -177,4 +239,22 @@ register(Diagram(
     scales={"quick": {"ns": [1, 2, 3], "d": 5, "init_scale": 1e-2, "t_end": 1e4, "trials": 3},
             "paper": {"ns": [1, 2, 3, 5, 10], "d": 10, "init_scale": 1e-2, "t_end": 1e6, "trials": 10}},
     cells=_flow_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
+    columns=COLUMNS))
+
+
+def _long_cells(p):
+    """GD and the flow from the same students (same key stem and seed per n), to a long horizon."""
+    return ([_cell(n, p["d"], p["init_scale"], p["gd_trials"], lr=p["lr"], steps=p["steps"]) for n in p["ns"]]
+            + [_cell(n, p["d"], p["init_scale"], p["flow_trials"], trainer="flow", t_end=p["t_end"]) for n in p["ns"]])
+
+
+register(Diagram(
+    name="xudu-long-horizon",
+    title="Offset fit and model-free local exponent at long horizons: GD and the gradient flow, n in {2, 3, 10}",
+    paper=PAPER + "; Theorem 2 (flow)",
+    scales={"quick": {"ns": [2, 3, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 20000, "gd_trials": 2,
+                      "t_end": 1e5, "flow_trials": 4},
+            "paper": {"ns": [2, 3, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 300_000, "gd_trials": 2,
+                      "t_end": 1e7, "flow_trials": 4}},
+    cells=_long_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
     columns=COLUMNS))
