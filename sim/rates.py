@@ -73,15 +73,31 @@ def shifted_power_law(t: np.ndarray, loss: np.ndarray, start_fraction: float = 0
 
     The plain log-log slope of C (t + t0)^-p is -p t/(t + t0): biased towards 0 unless t >> t0, and t0 (the
     time Phases 1-2 take) is not small at the horizons we can afford.  Fitting the offset removes that bias.
+
+    ``t`` must be a non-empty, finite, strictly increasing 1-D array and ``loss`` (trials, len(t)) or
+    (len(t),); otherwise a ValueError names the problem.  A trial gets NaN (no fit) when its loss is not
+    finite inside the window (a diverged run), when it does not decay over the window (no power-law decay
+    to fit), or when fewer than 5 records lie above the float64 floor.
     """
     from scipy.optimize import curve_fit
 
-    loss = np.atleast_2d(loss)
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"t must be a non-empty 1-D array of times (got shape {t.shape})")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise ValueError("t must be finite and strictly increasing")
+    loss = np.atleast_2d(np.asarray(loss, dtype=float))
+    if loss.ndim != 2 or loss.shape[1] != t.size:
+        raise ValueError(f"loss must have shape (trials, {t.size}) to match t (got {loss.shape})")
+    if not 0 <= start_fraction < 1:
+        raise ValueError(f"start_fraction must be in [0, 1) (got {start_fraction!r})")
     ps, ses = np.full(loss.shape[0], np.nan), np.full(loss.shape[0], np.nan)
     win = t >= start_fraction * t[-1]
     for k, L in enumerate(loss):
+        if not np.all(np.isfinite(L[win])):
+            continue  # a diverged run: no exponent, rather than a fit on what is left
         ok = win & (L > FLOOR) & (t > 0)
-        if ok.sum() < 5:
+        if ok.sum() < 5 or not L[ok][-1] < L[ok][0]:
             continue
         x, y = t[ok], np.log(L[ok])
         slope, _ = _ols(np.log(x), y)

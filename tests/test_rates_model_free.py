@@ -163,3 +163,22 @@ def test_step_form_on_an_exponential_sequence():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="records"):
         local_exponent(np.arange(1.0, 6.0), np.ones((2, 4)))
+
+
+def test_shifted_power_law_rejects_malformed_times_and_leaves_undecidable_trials_unfitted():
+    import pytest
+
+    from sim.rates import shifted_power_law
+
+    t = np.arange(1.0, 2001.0)
+    good = 3.0 * (t + 20.0) ** -3.0
+    for bad_t, word in [(np.array([]), "non-empty"), (t[::-1], "increasing"), (np.where(t == 5, np.nan, t), "finite")]:
+        with pytest.raises(ValueError, match=word):
+            shifted_power_law(bad_t, good[: bad_t.size] if bad_t.size else good[:0])
+    with pytest.raises(ValueError, match="shape"):
+        shifted_power_law(t, good[:-1])
+    nan_run = good.copy()
+    nan_run[-3] = np.nan
+    rising = good[::-1].copy()
+    p, _ = shifted_power_law(t, np.stack([good, nan_run, rising]))
+    assert abs(p[0] + 3.0) < 1e-3 and np.isnan(p[1]) and np.isnan(p[2])
