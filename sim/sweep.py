@@ -303,7 +303,12 @@ def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, threads:
     if scheduler:
         from dask.distributed import Client, as_completed
 
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler)
+        except (OSError, TimeoutError) as exc:
+            raise RuntimeError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); the results "
+                               f"folder is kept, and the same command continues it") from None
+        with client:
             futures = [client.submit(_execute, run_cell, c, seeds[c["key"]], spec.device, None, pure=False)
                        for c in todo]
             for fut in as_completed(futures):

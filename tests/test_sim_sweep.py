@@ -289,3 +289,14 @@ def test_a_stopped_or_killed_sweep_leaves_no_worker_processes(tmp_path, signame)
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def test_an_unreachable_scheduler_is_one_clear_error_and_the_folder_does_not_block_the_next_start(tmp_path):
+    import dask
+
+    out = tmp_path / "sched"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(RuntimeError, match="cannot reach the Dask scheduler"):
+            _run(out, scheduler="tcp://127.0.0.1:9")
+    single = _run(tmp_path / "plain")
+    _same(_cell_arrays(_run(out)), _cell_arrays(single))  # the same command, no --resume: it runs
