@@ -8,6 +8,7 @@ writes the figure(s) and ``fits.json`` (the numbers paper_repro.md quotes):
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
   nu against sqrt(r) with 95 % intervals; ``fits.json``: nu against sqrt(r) for AGD and GD;
 * ``fig4``: success-rate heat map over N x r with N* per r; ``fits.json``: N* against r;
+* ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json`` (computed by ``sim.zhang_nstar``);
 * ``fig5``: relative error against sqrt(r), one line per noise level; ``fits.json``: error against sqrt(r);
 * ``fig6``: test error against remaining parameters (%), one line per N, the teacher's r*/d marked;
 * ``hessian``: K^2 lambda_min and K lambda_max against sqrt(K r / N), the disjoint-support population value;
@@ -187,8 +188,32 @@ def _tensor(results, manifest, cells, rows):
     return _write(results, fig, "tensor_init_error.png", fits)
 
 
+def _fig4_nstar(results, manifest, cells, rows):
+    """N* against r per AGD budget, with the intervals and weighted lines of nstar_fits.json (sim.zhang_nstar)."""
+    fits = json.loads((results / "nstar_fits.json").read_text())
+    fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
+    K = fits["K"]
+    for name, b in fits["budgets"].items():
+        f = b["logistic"]
+        r, n, ci = np.array(f["r"]), np.array(f["N_star"]), np.array(f["N_star_ci"])
+        line = ax.errorbar(r, n, yerr=[n - ci[:, 0], ci[:, 1] - n], fmt="o", capsize=3, label=name)
+        w = f.get("weighted_fit")
+        if w:
+            ax.plot(r, w["intercept"] + w["slope"] * r, "--", color=line[0].get_color(),
+                    label=f"{w['intercept']:.0f} + {w['slope']:.2f} r ({w['slope_over_K']:.2f} K r)")
+    rr = np.array(sorted({float(x) for b in fits["budgets"].values() for x in b["logistic"]["r"]}))
+    ax.plot(rr, K * rr, "k:", label="N = K r (unknown weights)")
+    ax.set(xlabel="r (inputs per neuron)", ylabel="N* (success crosses 1/2)",
+           title=f"N* by bisection + logistic, K = {K}, d = {fits['d']}, {fits['trials']} draws")
+    ax.legend(fontsize=7)
+    path = results / "fig4_nstar.png"
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return [path]
+
+
 _KINDS = {"fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _fig5, "fig6": _fig6, "hessian": _hessian,
-          "tensor": _tensor}
+          "tensor": _tensor, "fig4-nstar": _fig4_nstar}
 
 
 def plot(results: Path, kind: str) -> list[Path]:

@@ -35,7 +35,7 @@ def _print_list() -> None:
     for name, dg in sorted(registry.load_all().items()):
         print(f"{name:22s} {dg.paper}")
         print(f"{'':22s} {dg.title}")
-        for scale in ("quick", "paper"):
+        for scale in dg.scales:
             cells = dg.cells(dg.scales[scale])
             # a cell that batches several grid values (initial distances, noise levels) runs trials x values
             trials = sum(c.get("trials", 0) * len(c.get("lams", c.get("noise_levels", [0]))) for c in cells)
@@ -58,7 +58,8 @@ def main(argv=None) -> int:
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--list", action="store_true", help="list the registered diagrams and exit")
     p.add_argument("--diagram", default=DEFAULT, help=f"diagram name (default {DEFAULT})")
-    p.add_argument("--scale", default="quick", choices=["quick", "paper"], help="quick: CPU, ~1 min; paper: the paper's sizes")
+    p.add_argument("--scale", default="quick",
+                   help="quick: CPU, ~1 min; paper: the paper's sizes; a diagram may define more (see --list)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (batched trainers run there)")
     p.add_argument("--workers", type=positive_int, default=2,
                    help="local worker processes for cells (joblib); capped at the CPUs available and the cells to run")

@@ -130,7 +130,8 @@ def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
 
 def _scale_params(diagram: Diagram, scale: str) -> dict:
     if scale not in diagram.scales:
-        raise ValueError(f"diagram {diagram.name!r} has no scale {scale!r}; choose from {sorted(diagram.scales)}")
+        raise ValueError(f"--scale {scale!r}: diagram {diagram.name!r} has no such scale; choose from "
+                         f"{', '.join(sorted(diagram.scales))}")
     return diagram.scales[scale]
 
 

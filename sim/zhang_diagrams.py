@@ -416,3 +416,135 @@ register(Diagram(
                       "Ns": [10000, 100000, 1000000, 3000000], "trials": 10, "max_iter": 10_000, **_AGD_QUICK}},
     cells=_tensor_cells, run_cell=run_tensor_init, summarize=summarize_tensor_init, plot=_plot("tensor"),
     columns=("layout", "K", "d", "r", "N", "init_err", "ci_low", "ci_high", "subspace_error", "agd_success_rate")))
+
+
+# ------------------------------------------------------------------------------------------- Fig. 4: N* refined
+# N* located by bisection in log N on shared draws, with a logistic in log N and bootstrap intervals, for
+# several AGD budgets on the same draws (sim/zhang_nstar.py); fits across r in nstar_fits.json.
+from sim.zhang_nstar import run_nstar_cell, summarize_nstar, write_nstar_fits  # noqa: E402
+def _fig4_nstar_cells(p):
+    keys = ("K", "d", "lam", "trials", "tol", "budgets", "steps", "lo_factor", "hi_factor", "n_boot")
+    return [{"key": f"r{r}", "r": r, **{k: p[k] for k in keys}} for r in p["rs"]]
+
+
+def _fig4_nstar_post(out):
+    write_nstar_fits(out)
+    return _plot("fig4-nstar")(out)
+
+
+_NSTAR_COMMON = {"lam": 0.5, "tol": 1e-8, "lo_factor": 1.0, "hi_factor": 4.0, "n_boot": 1000}
+
+
+def _nstar_budgets(cap: int) -> list[dict]:
+    """The project's budget (eta 0.5, beta 0.2, zhang-fig4's cap) and the review's (eta 2, beta 0.5, 6000)."""
+    return [{"eta": 0.5, "beta": 0.2, "max_iter": cap}, {"eta": 2.0, "beta": 0.5, "max_iter": 6000}]
+
+
+register(Diagram(
+    name="zhang-fig4-nstar", title="N* (success crosses 1/2) by bisection in log N on shared draws, per AGD budget",
+    paper=P + " Fig. 4, eq. (8)",
+    scales={"quick": {"K": 3, "d": 40, "rs": [5, 10, 20, 40], "trials": 20, "steps": 5,
+                      "budgets": _nstar_budgets(3000), **_NSTAR_COMMON},
+            "mid": {"K": 5, "d": 100, "rs": [10, 20, 40], "trials": 30, "steps": 4,
+                    "budgets": _nstar_budgets(10_000), **_NSTAR_COMMON},
+            "paper": {"K": 5, "d": 100, "rs": [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], "trials": 100, "steps": 6,
+                      "budgets": _nstar_budgets(10_000), **_NSTAR_COMMON}},
+    cells=_fig4_nstar_cells, run_cell=run_nstar_cell, summarize=summarize_nstar, plot=_fig4_nstar_post,
+    columns=("r", "budget", "N_star", "ci_low", "ci_high", "N_star_over_Kr", "N_star_crossing", "grid_N_star",
+             "failures", "fail_cap_hit", "fail_stopped_wrong")))
+
+
+# ------------------------------------------------------------------------------------------- Fig. 2: cap check
+# The zhang-fig2 cells (same keys, hence same seeds, draws and starts) re-run under several iteration caps,
+# each failure (relative error >= 1e-4) classified: ran to the cap without the stopping rule firing, split into
+# still converging (error at the cap at most 0.95 of its value at 90 % of the cap) and stalled; recovered up to a
+# relabelling of the neurons (possible when the supports coincide, r = d); stopped away from W*; diverged.
+FAILURE_KINDS = ("cap_converging", "cap_stalled", "permuted", "stopped_wrong", "diverged")
+
+
+def run_fig2_cap(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
+    lams = np.asarray(cell["lams"], float)
+    T = cell["trials"]
+    inst = make_instance(_problem(cell, T, runs_per_draw=len(lams)), seed, device)  # as run_fig2
+    lam_row = torch.as_tensor(np.tile(lams, T), dtype=inst.X.dtype, device=inst.X.device)
+    W0 = init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell["init"])
+    out = {"lam": np.tile(lams, T)}
+    Ey2 = inst.y.pow(2).mean(-1).cpu().numpy()
+    for cap in cell["caps"]:
+        res = run_agd(inst, W0, _agd({**cell, "max_iter": cap}, record_every=cap // 10))
+        pre = torch.einsum("gnd,gpkd->gpkn", inst.X, res.W.view(inst.draws, -1, *res.W.shape[1:]))
+        active = (pre > 0).double().mean(-1).reshape(res.W.shape[0], -1).cpu().numpy()  # (B, K)
+        perm = relative_error_perm(res.W, inst.W_star)
+        ok = res.rel_err < SUCCESS
+        hit = (res.iters >= cap) & ~res.stopped & ~res.diverged
+        ratio = res.history[:, -1] / res.history[:, -2]  # error over the last tenth of the cap
+        converging = hit & (ratio <= 0.95)
+        kind = np.full(len(ok), "", dtype=object)
+        kind[~ok & hit & converging] = "cap_converging"
+        kind[~ok & hit & ~converging] = "cap_stalled"
+        kind[~ok & (perm < SUCCESS)] = "permuted"
+        kind[~ok & res.stopped & (perm >= SUCCESS)] = "stopped_wrong"
+        kind[res.diverged] = "diverged"
+        out.update({f"cap{cap}__{k}": v for k, v in {
+            "rel_err": res.rel_err, "rel_err_perm": perm, "iters": res.iters, "stopped": res.stopped,
+            "diverged": res.diverged, "success": ok, "train_risk_rel": res.train_risk / (0.5 * Ey2),
+            "err_at_90pct": res.history[:, -2], "min_active": active.min(1),
+            # at the rate of the last tenth, the further steps to reach the success threshold (inf if not falling)
+            "projected_extra_iters": np.where(ratio < 1, np.log(np.minimum(SUCCESS / res.rel_err, 1))
+                                              / np.log(np.minimum(ratio, 1 - 1e-15)) * (cap // 10), np.inf),
+            "kind": np.array([FAILURE_KINDS.index(k) if k else -1 for k in kind])}.items()})
+    return out
+
+
+def summarize_fig2_cap(finished):
+    rows = []
+    for cell, arr in finished:
+        base = min(cell["caps"])
+        for cap in cell["caps"]:
+            a = {k.split("__", 1)[1]: v for k, v in arr.items() if k.startswith(f"cap{cap}__")}
+            for lam in cell["lams"]:
+                m = np.isclose(arr["lam"], lam)
+                ok, it, kind = a["success"][m], a["iters"][m], a["kind"][m]
+                ok0 = arr[f"cap{base}__success"][m]
+                fails = ~ok
+                rows.append({"cell": cell["key"], "r": cell["r"], "N": cell["N"], "lam": lam, "max_iter": cap,
+                             **_rate_row(int(ok.sum()), int(m.sum())),
+                             **{f"fail_{k}": int((kind == i).sum()) for i, k in enumerate(FAILURE_KINDS)},
+                             "rescued_from_base_cap": int((~ok0 & ok).sum()),
+                             "lost_from_base_cap": int((ok0 & ~ok).sum()),
+                             "median_iters": int(np.median(it)), "max_iters": int(it.max()),
+                             **{f"fail_{name}": _over_failures(f, a[k][m], fails)
+                                for name, f, k in (("median_rel_err", np.median, "rel_err"),
+                                                   ("median_train_risk_rel", np.median, "train_risk_rel"),
+                                                   ("min_active", np.min, "min_active"),
+                                                   ("median_projected_extra_iters", np.median, "projected_extra_iters"))}})
+    return rows
+
+
+def _over_failures(f, values, fails) -> float:
+    return float(f"{f(values[fails]):.3g}") if fails.any() else float("nan")
+
+
+def _fig2_cap_cells(p):
+    return [{**c, "caps": p["caps"]} for c in _fig2_cells(p)]
+
+
+register(Diagram(
+    name="zhang-fig2-cap", title="Fig. 2 failures under a larger iteration cap: still converging, stalled, or stopped",
+    paper=P + " Fig. 2 (cross-check of the quick-scale verdict)",
+    scales={"quick": {"K": 3, "d": 60, "N": 600, "rs": [40, 60], "lams": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+                      "trials": 8, "caps": [3000, 30_000], "init": "sphere", **_AGD_QUICK},
+            "paper": {"K": 5, "d": 500, "N": 3000, "rs": [300, 400, 500], "lams": [1.0, 4.0, 16.0], "trials": 100,
+                      "caps": [10_000, 100_000], "init": "sphere", **_AGD_QUICK}},
+    cells=_fig2_cap_cells, run_cell=run_fig2_cap, summarize=summarize_fig2_cap, plot=None,
+    columns=("r", "lam", "max_iter", "successes", "trials", *(f"fail_{k}" for k in FAILURE_KINDS),
+             "rescued_from_base_cap", "fail_median_rel_err", "fail_median_train_risk_rel")))
+
+# ------------------------------------------------------------------------------------------- Lemma 1 against N
+from sim import zhang_tinit  # noqa: E402
+
+register(Diagram(
+    name="zhang-tinit-n", title="Tensor initialization against N: W(0) error, its population limit, and AGD from it",
+    paper=P + " Lemma 1, Sec. 4 (after Zhong et al. 2017)", scales=zhang_tinit.SCALES,
+    cells=zhang_tinit.cells, run_cell=zhang_tinit.run_cell, summarize=zhang_tinit.summarize, plot=zhang_tinit.plot,
+    columns=zhang_tinit.COLUMNS))
