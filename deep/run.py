@@ -32,27 +32,7 @@ from deep import cycles, data as dmod, models
 from deep.augment import AUGMENTS
 from deep.train import PRECISIONS, SCHEDULES, TrainConfig
 from sim.folders import ResultsError
-from theory.cli import Parser, fail, output_folder, positive_float, positive_int
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (got {value})")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1] (got {text})")
-    return value
+from theory.cli import Parser, fail, fraction, nonnegative_int, output_folder, positive_float, positive_int
 
 
 # Table 1 of paper 000 (App. A.3): one preset per column; options given on the command line override them.
@@ -100,25 +80,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--method", default="lrr", choices=cycles.METHODS,
                    help="imp: rewind to theta(0); wr: to the weights after --rewind-epoch; lrr: keep the trained "
                         "weights, restart the schedule; *-rand: balanced random masks")
-    p.add_argument("--levels", type=_nonnegative_int, default=5,
+    p.add_argument("--levels", type=nonnegative_int, default=5,
                    help="pruned levels after the dense one (level 0): L + 1 rows, the last at density keep^L")
     p.add_argument("--keep", type=positive_float, default=0.8, help="fraction of the remaining weights kept per level")
     p.add_argument("--scope", default="global", choices=["global", "layerwise"], help="rank weights over all layers or per layer")
     p.add_argument("--criterion", default="magnitude", choices=["magnitude", "snip", "synflow"], help="pruning score")
-    p.add_argument("--rewind-epoch", type=_nonnegative_int, default=1,
+    p.add_argument("--rewind-epoch", type=nonnegative_int, default=1,
                    help="WR: rewind to the weights after this epoch (must be < --epochs)")
     p.add_argument("--bn-rewind", action="store_true", help="LRR: rewind the BatchNorm parameters only")
     p.add_argument("--mask-from", default=None, help="source run folder: train on its masks (transplant)")
     p.add_argument("--signs-from", default=None, help="source run folder: start each level with its signs")
     p.add_argument("--perturb-level", type=positive_int, default=None, help="flip signs at the start of this level")
-    p.add_argument("--perturb-fraction", type=_fraction, default=0.0, help="fraction of survivors flipped per layer")
+    p.add_argument("--perturb-fraction", type=fraction, default=0.0, help="fraction of survivors flipped per layer")
     p.add_argument("--epochs", type=positive_int, default=10, help="training epochs per level")
     p.add_argument("--lr", type=positive_float, default=0.1, help="peak learning rate")
-    p.add_argument("--momentum", type=_fraction, default=0.9, help="SGD momentum")
-    p.add_argument("--weight-decay", type=_fraction, default=5e-4, help="L2 weight decay")
+    p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum")
+    p.add_argument("--weight-decay", type=fraction, default=5e-4, help="L2 weight decay")
     p.add_argument("--batch", type=positive_int, default=128, help="mini-batch size")
     p.add_argument("--schedule", default="cosine-warmup", choices=SCHEDULES, help="learning-rate schedule per level")
-    p.add_argument("--warmup-epochs", type=_nonnegative_int, default=1, help="linear warm-up epochs of the schedule")
+    p.add_argument("--warmup-epochs", type=nonnegative_int, default=1, help="linear warm-up epochs of the schedule")
     p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"], help="optimizer")
     p.add_argument("--augment", default="none", choices=list(AUGMENTS),
                    help="crop-flip: random crops and mirroring, on the device that holds the data")

@@ -123,10 +123,14 @@ def test_results_files_are_readable_like_ordinary_files_and_cells_keep_their_rec
 def test_worker_plan_caps_workers_at_cpus_and_cells_and_splits_the_threads():
     from sim.sweep import worker_plan
 
-    assert worker_plan(1000, 4, cpus=2) == (2, 1, "--workers 1000 capped to 2 (2 CPU(s) available and 4 cell(s) to run)")
-    assert worker_plan(8, 3, cpus=16) == (3, 5, "--workers 8 capped to 3 (3 cell(s) to run)")
-    assert worker_plan(1, 10, cpus=2) == (1, 2, None)
-    assert worker_plan(2, 10, cpus=2) == (2, 1, None)
+    assert worker_plan(1000, 4, cpus=2, load=0) == (2, 1, "--workers 1000 capped to 2 (2 CPU(s) available and 4 cell(s) to run)")
+    assert worker_plan(8, 3, cpus=16, load=0) == (3, 5, "--workers 8 capped to 3 (3 cell(s) to run)")
+    assert worker_plan(1, 10, cpus=2, load=0) == (1, 2, None)
+    assert worker_plan(2, 10, cpus=2, load=0) == (2, 1, None)
+    # other jobs keep the CPUs busy: the single process uses the one thread that is free, not two
+    assert worker_plan(1, 10, cpus=2, load=1.1) == (1, 1, None)
+    assert worker_plan(1, 10, cpus=2, load=5.0) == (1, 1, None)
+    assert worker_plan(1, 10, cpus=16, load=4.2) == (1, 12, None)
     with pytest.raises(ValueError, match="workers must be >= 1"):
         worker_plan(0, 3)
 

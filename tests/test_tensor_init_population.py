@@ -21,12 +21,7 @@ LAYOUTS = {"dense": dict(d=12, r=12, layout="random"), "disjoint": dict(d=50, r=
            "overlap": dict(d=30, r=12, layout="random")}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("K", [3, 4, 5])

@@ -7,7 +7,6 @@ IMP-balanced fails" (test ii), and the GD imbalance law of *Why the simulations 
 
 import numpy as np
 import pytest
-import torch
 
 from sim.cycles import CycleConfig, run_cycles
 from sim.imbalance import gd_tracked
@@ -16,12 +15,7 @@ from sim.predictions import predicted_success
 from sim.trainers import GD, LBFGS
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_d1_gd_outcome_equals_theorem_21_in_every_run():
