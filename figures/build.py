@@ -1,10 +1,10 @@
 """Rebuild every figure.
 
 * FIGURES: modules with ``main(out_dir) -> list[Path]`` (theory figures, computed from the closed forms);
-* SIM_FIGURES: registered sim diagrams; their figure is re-plotted from the saved results folder
-  (``results/sim/<diagram>-<scale>-seed0``, paper scale preferred when it exists) and copied to out_dir.
-  A diagram without saved results is run at quick scale first (``--no-run`` skips it instead), except the
-  slow ones in NOT_RUN_BY_DEFAULT, which are only re-plotted.
+* every registered sim diagram with a plot hook (walked from the registry, no list kept here): its figure is
+  re-plotted from the saved results folder (``results/sim/<diagram>-<scale>-seed0``, paper scale preferred
+  when it exists) and its PNGs copied to out_dir.  A diagram without saved results is run at quick scale
+  first (``--no-run`` skips it instead).
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ import importlib
 from pathlib import Path
 
 FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp"]
-SIM_FIGURES = ["lrr-phase-d-sigma", "lrr-phase-d-n", "lrr-fig2a", "lrr-fig18", "lrr-fig18-one-input", "lrr-fig2a-flow",
-               "lrr-fig2a-gd",
-               "xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow",
-               "zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
-               "zhang-tensor-init"]
 
 
-# quick scales that take more than a few minutes on 2 cores: re-plotted when saved, never run by make figures
-# (the exact-flow Fig. 2(a) left this set once its integrator stopped looping at rewinding points and at w = 0)
-NOT_RUN_BY_DEFAULT: set[str] = set()
+def sim_figure_names() -> list[str]:
+    """Every registered diagram that draws something, in name order."""
+    from sim import registry
+
+    return sorted(name for name, dg in registry.load_all().items() if dg.plot is not None)
 
 
 def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
@@ -38,12 +35,12 @@ def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
         if (folder / "summary.csv").is_file():
             break
     else:
-        if not allow_run or name in NOT_RUN_BY_DEFAULT:
+        if not allow_run:
             print(f"{name}: no saved results, skipped (python -m sim.phase_diagram --diagram {name})")
             return []
         folder = run(SweepSpec(name, "quick"), workers=2, resume=True)
     written = []
-    for png in diagram.plot(folder):
+    for png in (p for p in diagram.plot(folder) if p.suffix == ".png"):
         target = out_dir / f"{name}-{folder.name.split(name + '-')[1]}-{png.name}"
         out_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, target)
@@ -59,7 +56,7 @@ def main(argv=None) -> int:
     for name in FIGURES:
         for path in importlib.import_module(name).main(args.out):
             print(f"{name}: wrote {path}")
-    for name in SIM_FIGURES:
+    for name in sim_figure_names():
         for path in sim_figure(name, args.out, allow_run=not args.no_run):
             print(f"{name}: wrote {path}")
     return 0
