@@ -170,7 +170,7 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _load() -> float:
+def _load_average() -> float:
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):  # pragma: no cover - not Unix
@@ -187,7 +187,7 @@ def worker_plan(requested: int, cells: int, cpus: int | None = None, load: float
     if requested < 1:
         raise ValueError(f"workers must be >= 1 (got {requested})")
     cpus = available_cpus() if cpus is None else cpus
-    load = _load() if load is None else load
+    load = _load_average() if load is None else load
     workers = max(1, min(requested, cpus, max(cells, 1)))
     free = max(1, min(cpus, int(round(cpus - load))))
     note = None
