@@ -238,19 +238,12 @@ def test_zhang_diagrams_are_registered_with_both_scales():
                     "init_std": 0.1, "n_test": 200, "trials": 2, "max_iter": 300, "eta": 0.5, "beta": 0.2,
                     "tol": 1e-8}, "fig6_imp_synthetic.png"),
 ])
-def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, name, params, png):
+def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, tiny_diagram, name, params, png):
     import json
 
-    from sim import registry
-    from sim.registry import Diagram, register
     from sim.sweep import SweepSpec, read_summary, run
 
-    base = registry.get(name)
-    tiny = f"test-tiny-{name}"
-    if tiny not in registry._REGISTRY:
-        register(Diagram(name=tiny, title="tiny", paper="test", scales={"quick": params, "paper": params},
-                         cells=base.cells, run_cell=base.run_cell, summarize=base.summarize, plot=base.plot,
-                         columns=base.columns))
+    tiny = tiny_diagram(name, params)
     out = run(SweepSpec(tiny), out=tmp_path / "r", progress=False)
     rows = read_summary(out / "summary.csv")
     assert rows and (out / png).is_file() and json.loads((out / "fits.json").read_text())

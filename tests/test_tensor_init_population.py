@@ -62,24 +62,16 @@ def test_closed_form_moments_agree_with_sample_moments(layout):
         assert zscore < 5.5, (name, zscore)
 
 
-def test_tiny_tinit_sweep_records_population_limit_and_fits(tmp_path):
+def test_tiny_tinit_sweep_records_population_limit_and_fits(tmp_path, tiny_diagram):
     """The registered ``zhang-tinit-n`` diagram on a tiny grid: its summary carries the population error
     (~0: the decomposition is exact) and the exact-P2/P4 ablations, and fits.json is written by sim."""
     import json
 
-    from sim import registry
-    from sim.registry import Diagram, register
     from sim.sweep import SweepSpec, read_summary, run
 
-    base = registry.get("zhang-tinit-n")
     params = {"configs": [{"layout": "random", "K": 2, "d": 6, "r": 6}, {"layout": "random", "K": 2, "d": 10, "r": 5}],
               "Ns": [2000, 20000], "trials": 3, "n_agd": 500, "max_iter": 300, "eta": 0.5, "beta": 0.2, "tol": 1e-8}
-    name = "test-tiny-zhang-tinit-n"
-    if name not in registry._REGISTRY:
-        register(Diagram(name=name, title="tiny", paper="test", scales={"quick": params, "paper": params},
-                         cells=base.cells, run_cell=base.run_cell, summarize=base.summarize, plot=base.plot,
-                         columns=base.columns))
-    out = run(SweepSpec(name), out=tmp_path / "r", progress=False)
+    out = run(SweepSpec(tiny_diagram("zhang-tinit-n", params)), out=tmp_path / "r", progress=False)
     rows = read_summary(out / "summary.csv")
     assert len(rows) == 4 and {r["support"] for r in rows} == {"dense", "overlap"}
     assert max(float(r["pop_err_max"]) for r in rows) < 1e-8
