@@ -107,6 +107,19 @@ def _plot_quadrants(out):
 
 ALL = ("lrr", "imp", "wr", "imp-balanced")
 
+LEGEND = {
+    "d": "input dimension", "n": "training samples", "sigma": "label noise standard deviation",
+    "quadrant": "signs of (a(0), w_1(0)) the runs were conditioned on ('any': fair independent signs)",
+    "method": "lrr: keep trained weights; imp: rewind to theta(0); wr: rewind to the weights after rewind_step; "
+              "imp-balanced: IMP with a rescaled to a^2 = ||w * mask||^2",
+    "trials": "independent runs (data and initialization) in the cell",
+    "rate": "fraction of runs that succeed (last mask keeps input 1 and population relative error < 0.1)",
+    "ci_low": "95 % Wilson interval of rate, lower end", "ci_high": "95 % Wilson interval of rate, upper end",
+    "predicted": "Theorems 2.1/2.3 applied to each run's own signs (at the rewinding point for WR), averaged",
+    "mask_correct": "fraction of runs whose last mask keeps input 1",
+    "dense_w1_flips": "mean number of sign changes of w_1 during dense training (level 0)",
+}
+
 register(Diagram(
     name="lrr-phase-d-sigma",
     title="LRR vs IMP success probability over input dimension d and noise sigma (sign-symmetric init)",
@@ -117,7 +130,7 @@ register(Diagram(
         "paper": {"axis": "sigma", "d": [1, 2, 5, 10, 20, 50], "sigma": [0.0, 0.05, 0.1, 0.3, 0.6, 1.0],
                   "n": 1000, "trials": 100, "epochs": 100},
     },
-    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase))
+    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase, legend=LEGEND))
 
 register(Diagram(
     name="lrr-phase-d-n",
@@ -128,7 +141,7 @@ register(Diagram(
         "paper": {"axis": "n", "d": [1, 2, 5, 10, 20, 50], "n": [20, 50, 100, 200, 1000, 5000], "sigma": 0.1,
                   "trials": 100, "epochs": 100},
     },
-    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase))
+    cells=_grid_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_phase, legend=LEGEND))
 
 def _register_quadrants(name: str, title: str, paper: str, scales: dict, trainer, rewind_step: int = 10) -> None:
     """A per-sign-quadrant experiment (Fig. 2(a) / Fig. 18 style); ``trainer`` maps scale params to a spec;
@@ -137,7 +150,7 @@ def _register_quadrants(name: str, title: str, paper: str, scales: dict, trainer
         name=name, title=title, paper=paper, scales=scales,
         cells=lambda p: _quadrant_cells(p["ds"], p["n"], p["sigma"], p["trials"], trainer(p), ALL, rewind_step,
                                         final_keep=p.get("final_keep")),
-        run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_quadrants))
+        run_cell=run_neuron_cell, summarize=summarize_neuron, plot=_plot_quadrants, legend=LEGEND))
 
 
 _register_quadrants(

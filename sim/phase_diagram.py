@@ -42,7 +42,8 @@ def _print_list() -> None:
             print(f"{'':22s}   {scale}: {len(cells)} cells, {trials} trials")
 
 
-def _print_summary(path: Path, columns: tuple[str, ...] = ()) -> None:
+def _print_summary(path: Path, columns: tuple[str, ...] = (), legend: dict[str, str] | None = None) -> None:
+    """The summary table, then one line per printed column that the diagram explains."""
     rows = read_summary(path / "summary.csv")
     cols = list(columns) or ["d", "n", "sigma", "quadrant", "method", "trials", "rate", "ci_low", "ci_high",
                              "predicted", "mask_correct", "dense_w1_flips"]
@@ -51,6 +52,11 @@ def _print_summary(path: Path, columns: tuple[str, ...] = ()) -> None:
     print("  ".join(c.rjust(widths[c]) for c in cols))
     for r in rows:
         print("  ".join(str(r[c]).rjust(widths[c]) for c in cols))
+    explained = [(c, legend[c]) for c in cols if legend and c in legend]
+    if explained:
+        print("\ncolumns:")
+        for c, meaning in explained:
+            print(f"  {c:>{max(len(k) for k, _ in explained)}}  {meaning}")
 
 
 def main(argv=None) -> int:
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
     except (KeyError, ValueError, ResultsError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         return fail(p.prog, str(msg))
-    _print_summary(out, diagram.columns)
+    _print_summary(out, diagram.columns, diagram.legend)
     pngs = sorted(out.glob("*.png"))
     print(f"\n{args.diagram} ({args.scale}) in {time.perf_counter() - t0:.1f} s -> {out}/")
     for f in pngs:

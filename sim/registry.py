@@ -30,6 +30,7 @@ class Diagram:
     summarize: Callable[[list[tuple[dict, dict]]], list[dict]]  # [(cell, arrays)] -> table rows
     plot: Callable[[Path], list[Path]] | None = None  # results folder -> figure files
     columns: tuple[str, ...] = field(default_factory=tuple)  # columns of the printed summary
+    legend: dict[str, str] = field(default_factory=dict)  # column -> its meaning, printed under the table
 
 
 _REGISTRY: dict[str, Diagram] = {}

@@ -45,6 +45,30 @@ COLUMNS = ("n", "d", "init_scale", "samples", "trainer", "trials", "slope", "exp
            "p_grad_end", "linear_rate", "predicted_linear_rate", "final_loss", "T1", "T2", "ZT_end", "dead")
 
 
+LEGEND = {
+    "n": "student neurons (n = 1: exact parameterization)", "d": "input dimension",
+    "init_scale": "initialization scale s: w_i(0) ~ N(0, s^2 I/d)",
+    "samples": "training samples N ('population': the exact population loss)",
+    "trainer": "gd (steps) or flow (scipy LSODA, time)", "trials": "seeds",
+    "slope": "plain log-log slope of L over the last decade (biased towards 0 by the phase offset T0)",
+    "exponent": "p of L = C (T + T0)^p over the last decade, median over seeds: THE number compared with the "
+                "paper's T^-3 (it removes the offset bias of 'slope'); conditional on that law",
+    "exp_ci_low": "95 % bootstrap over seeds of 'exponent', lower end (given the shifted power law)",
+    "exp_ci_high": "95 % bootstrap over seeds of 'exponent', upper end",
+    "predicted_exponent": "the paper's rate for n >= 2 (-3)",
+    "p_loc_end": "model-free local exponent d log L / d log T at the end (no law fitted; the slope at that horizon)",
+    "p_loc_ci_low": "95 % bootstrap over seeds of p_loc_end, lower end",
+    "p_loc_ci_high": "95 % bootstrap over seeds of p_loc_end, upper end",
+    "p_loc_decade_before": "p_loc one decade earlier: how much it still moves",
+    "p_grad_end": "p_loc from the final weights (one more GD step, or -t ||grad||^2 / L for the flow)",
+    "linear_rate": "n = 1: slope of log L per step (or unit time)",
+    "predicted_linear_rate": "n = 1: 2 log(1 - lr/2) for GD (Hessian I/2), -1 for the flow",
+    "final_loss": "loss at the end", "T1": "end of phase 1 (max angle <= 0.1)",
+    "T2": "start of the slow phase (angular part of L >= linear part)", "ZT_end": "separation potential Z times T at the end",
+    "dead": "students with w_i = 0 at the end",
+}
+
+
 def _problem(cell: dict) -> OverparamProblem:
     """The cell's problem: with its seed it fixes the students' start and the data (``sample_data``)."""
     return OverparamProblem(n=cell["n"], d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
@@ -201,7 +225,7 @@ register(Diagram(
             "paper": {"ns": [1, 2, 3, 5, 10, 20, 50], "d": 10, "init_scale": 1e-2, "lr": 0.05, "steps": 1_000_000,
                       "trials": 16}},
     cells=_rates_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))
 
 register(Diagram(
     name="xudu-exponent-n-init", title="Fitted late-phase exponent of L(T) over n x initialization scale",
@@ -211,7 +235,7 @@ register(Diagram(
             "paper": {"axis": "init_scales", "ns": [2, 3, 5, 10, 20], "init_scales": [1e-4, 1e-3, 1e-2, 1e-1, 1.0],
                       "d": 10, "lr": 0.05, "steps": 200_000, "trials": 16}},
     cells=_grid_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("grid"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))
 
 register(Diagram(
     name="xudu-exponent-n-d", title="Fitted late-phase exponent of L(T) over n x input dimension d",
@@ -221,7 +245,7 @@ register(Diagram(
             "paper": {"axis": "ds", "ns": [2, 3, 5, 10, 20], "ds": [2, 5, 10, 50, 100], "init_scale": 1e-2,
                       "lr": 0.05, "steps": 200_000, "trials": 16}},
     cells=_grid_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("grid"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))
 
 register(Diagram(
     name="xudu-finite-sample", title="Empirical GD on N samples: where the population picture (T^-3 / linear) holds",
@@ -231,7 +255,7 @@ register(Diagram(
             "paper": {"ns": [1, 2, 5], "samples": [100, 300, 1000, 3000, 10000, 30000], "d": 10, "init_scale": 1e-2,
                       "lr": 0.05, "steps": 100_000, "trials": 8}},
     cells=_sample_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("samples"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))
 
 register(Diagram(
     name="xudu-flow", title="Gradient flow (scipy LSODA): the Omega(T^-3) lower-bound setting, n = 1 linear",
@@ -239,7 +263,7 @@ register(Diagram(
     scales={"quick": {"ns": [1, 2, 3], "d": 5, "init_scale": 1e-2, "t_end": 1e4, "trials": 3},
             "paper": {"ns": [1, 2, 3, 5, 10], "d": 10, "init_scale": 1e-2, "t_end": 1e6, "trials": 10}},
     cells=_flow_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))
 
 
 def _long_cells(p):
@@ -257,4 +281,4 @@ register(Diagram(
             "paper": {"ns": [2, 3, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 300_000, "gd_trials": 2,
                       "t_end": 1e7, "flow_trials": 4}},
     cells=_long_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS))
+    columns=COLUMNS, legend=LEGEND))

@@ -70,9 +70,13 @@ def test_bad_values_give_one_line_exit_2_and_leave_results_alone(existing, tmp_p
     assert _tree_digest(existing) == before
 
 
-def test_the_same_command_again_reuses_its_folder_and_says_so(existing, capsys):
+def test_the_same_command_again_reuses_its_folder_and_says_so_and_the_table_explains_its_columns(existing, capsys):
     assert phase_diagram.main(["--diagram", "lrr-fig2a-gd", "--workers", "1", "--no-progress", "--out", str(existing)]) == 0
-    assert "reusing them" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "reusing them" in captured.err
+    legend = captured.out.split("\ncolumns:\n", 1)[1]
+    for col in ("quadrant", "predicted", "mask_correct", "dense_w1_flips"):
+        assert any(line.split()[0] == col for line in legend.splitlines() if line.strip()), col
 
 
 def test_deep_run_bad_values_give_one_line_exit_2(tmp_path, capsys):
