@@ -4,10 +4,12 @@
 writes the figure(s) and ``fits.json`` (the numbers paper_repro.md quotes):
 
 * ``fig2``: success-rate heat map over r x initial distance (white: all succeed, black: all fail, as the
-  paper's Fig. 2), with the fitted radius per r; ``fits.json``: radius against sqrt(r);
+  paper's Fig. 2); the failures split into runs the cap cut off while still converging and runs away from W*
+  (stalled at the cap, stopped, diverged; ``classify_fig2_runs``); the radius per r, with why an r has none;
+  ``fits.json``: radius against sqrt(r) and the outcome counts per (r, lam);
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
   nu against sqrt(r) with 95 % intervals; ``fits.json``: nu against sqrt(r) for AGD and GD;
-* ``fig4``: success-rate heat map over N x r with N* per r; ``fits.json``: N* against r;
+* ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line; ``fits.json``: N* against r;
 * ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json`` (computed by ``sim.zhang_nstar``);
 * ``fig5``: relative error against sqrt(r), one line per noise level; ``fits.json``: error against sqrt(r);
 * ``fig6``: test error against remaining parameters (%), one line per N, the teacher's r*/d marked;
@@ -36,16 +38,101 @@ def _f(rows, key):
     return np.array([float(r[key]) for r in rows])
 
 
-def _heat(ax, rows, xkey, ykey, title):
+# readable at the saved size (dpi 130): tick labels, axis labels, titles, legends
+_RC = {"xtick.labelsize": 9, "ytick.labelsize": 9, "axes.labelsize": 10, "axes.titlesize": 10,
+       "legend.fontsize": 8, "figure.titlesize": 11}
+
+SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4 (as sim.zhang_diagrams)
+CONVERGING_RATIO = 0.95  # as zhang-fig2-cap: error at the cap <= 0.95 x its value at 90 % of the cap
+
+# outcome of one Fig. 2 run (classify_fig2_runs)
+FIG2_KINDS = ("success", "cap_converging", "cap_stalled", "cap_unsplit", "stopped_away", "diverged")
+
+
+def classify_fig2_runs(arr) -> np.ndarray:
+    """Outcome of each run of a zhang-fig2 cell (arrays ``rel_err``, ``iters``, ``stopped``, ``diverged``,
+    optionally ``success`` and ``err_at_90pct``), one of FIG2_KINDS:
+
+    * ``success``: relative error below 1e-4;
+    * ``cap_converging``: ran to the cap (neither the stopping rule fired nor the weights blew up) with the error still falling (at the cap
+      at most 0.95 of its value at 90 % of the cap): cut off by the budget, not outside the region;
+    * ``cap_stalled``: ran to the cap with the error flat over the last tenth: stalled away from W*;
+    * ``cap_unsplit``: ran to the cap, folder without ``err_at_90pct`` (saved before it was), not split;
+    * ``stopped_away``: the stopping rule fired away from W*; ``diverged``: the weights became non-finite.
+    """
+    err = np.asarray(arr["rel_err"], float)
+    ok = np.asarray(arr["success"], bool) if "success" in arr else err < SUCCESS
+    stopped, diverged = np.asarray(arr["stopped"], bool), np.asarray(arr["diverged"], bool)
+    cap = ~stopped & ~diverged & ~ok  # a run ends by the rule, by divergence or at the cap
+    kind = np.full(len(err), "success", dtype=object)
+    if "err_at_90pct" in arr:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            falling = err <= CONVERGING_RATIO * np.asarray(arr["err_at_90pct"], float)
+        kind[cap & falling] = "cap_converging"
+        kind[cap & ~falling] = "cap_stalled"
+    else:
+        kind[cap] = "cap_unsplit"
+    kind[~ok & stopped & ~diverged] = "stopped_away"
+    kind[diverged] = "diverged"
+    return kind
+
+
+def fig2_outcomes(manifest, cells) -> dict:
+    """Per (r, lam): the count of each outcome of FIG2_KINDS and the number of runs."""
+    out = {}
+    for cell, arr in cells:
+        kind = classify_fig2_runs(arr)
+        for lam in cell["lams"]:
+            m = np.isclose(np.asarray(arr["lam"], float), lam)
+            out[(int(cell["r"]), float(lam))] = {"runs": int(m.sum()),
+                                                 **{k: int((kind[m] == k).sum()) for k in FIG2_KINDS}}
+    return out
+
+
+def radius_notes(fits: dict, rows, outcomes: dict) -> list[str]:
+    """Why the radius panel of Fig. 2 has the points it has: per r without a radius, whether the success rate
+    stays >= 1/2 over the whole grid (radius beyond the largest distance) or is < 1/2 from the smallest one;
+    per r with failures, how many of them the cap cut off while still converging; and the fit's point count."""
+    lams = sorted({float(r["lam"]) for r in rows})
+    beyond, below, lines = [], [], []
+    for r, rad in zip(fits["r"], fits["radius"]):
+        sub = sorted((float(x["lam"]), float(x["success_rate"])) for x in rows if int(x["r"]) == int(r))
+        if not np.isfinite(rad):
+            (beyond if sub[0][1] >= 0.5 else below).append(int(r))
+    if beyond:
+        lines.append(f"r = {_join(beyond)}: success >= 1/2 up to lam = {lams[-1]:g}, radius beyond the grid (^)")
+    if below:
+        lines.append(f"r = {_join(below)}: success < 1/2 from lam = {lams[0]:g}, radius below the grid (v)")
+    for r in fits["r"]:
+        c = {k: sum(v[k] for (rr, _), v in outcomes.items() if rr == int(r)) for k in FIG2_KINDS}
+        fails = sum(c[k] for k in FIG2_KINDS if k != "success")
+        if fails:
+            away = c["cap_stalled"] + c["stopped_away"] + c["diverged"]
+            parts = [f"{c['cap_converging']} cut off by the cap still converging"] if not c["cap_unsplit"] else \
+                [f"{c['cap_unsplit']} hit the cap (not split)"]
+            parts.append(f"{away} away from W*" if not c["cap_unsplit"] else f"{away} stopped or diverged away from W*")
+            lines.append(f"r = {int(r)}: {fails} failures, " + ", ".join(parts))
+    n = fits["fit_vs_sqrt_r"]["points"]
+    if n < 2:
+        lines.append(f"{n} finite radius: no line against sqrt(r)")
+    return lines
+
+
+def _join(xs) -> str:
+    return ", ".join(str(x) for x in xs)
+
+
+def _heat(ax, rows, xkey, ykey, title, value=None, cmap="gray"):
+    """Cells of a grid over (xkey, ykey) coloured by ``value(row)`` (default: the success rate) in [0, 1]."""
     xs = sorted({float(r[xkey]) for r in rows})
     ys = sorted({float(r[ykey]) for r in rows})
     Z = np.full((len(ys), len(xs)), np.nan)
     for r in rows:
-        Z[ys.index(float(r[ykey])), xs.index(float(r[xkey]))] = float(r["success_rate"])
-    im = ax.imshow(Z, origin="lower", cmap="gray", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=7)
-    ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys], fontsize=7)
-    ax.set_title(title, fontsize=9)
+        Z[ys.index(float(r[ykey])), xs.index(float(r[xkey]))] = float(r["success_rate"]) if value is None else value(r)
+    im = ax.imshow(Z, origin="lower", cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
+    ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
+    ax.set_title(title)
     return im, xs, ys
 
 
@@ -59,18 +146,67 @@ def _write(results: Path, fig, name: str, fits: dict) -> list[Path]:
 
 def _fig2(results, manifest, cells, rows):
     fits = radius_fit(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    im, xs, ys = _heat(axes[0], rows, "r", "lam", "success rate (white: all succeed)")
-    axes[0].set(xlabel="r (inputs per neuron)", ylabel="relative initial distance ||W(0)-W*||/||W*||")
-    fig.colorbar(im, ax=axes[0])
-    sr = np.sqrt(fits["r"])
-    axes[1].plot(sr, fits["radius"], "o-", label="radius (success crosses 1/2)")
+    out = fig2_outcomes(manifest, cells)
+    split = not any(v["cap_unsplit"] for v in out.values())
+    cap = int(manifest["params"]["max_iter"])
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), constrained_layout=True)
+    (a, b), (c, d) = axes
+    lab = dict(xlabel="r (inputs per neuron)", ylabel="lam = ||W(0) - W*|| / ||W*||")
+    im, xs, ys = _heat(a, rows, "r", "lam", "(a) success rate (white: all runs reach error < 1e-4)")
+    a.set(**lab)
+    fig.colorbar(im, ax=a, label="success rate")
+
+    def frac(*kinds):
+        return lambda row: sum(out[(int(row["r"]), float(row["lam"]))][k] for k in kinds) \
+            / out[(int(row["r"]), float(row["lam"]))]["runs"]
+
+    def counts(ax, *kinds):
+        for (r, lam), v in out.items():
+            n = sum(v[k] for k in kinds)
+            if n:
+                ax.text(xs.index(float(r)), ys.index(lam), f"{n}/{v['runs']}", ha="center", va="center", fontsize=8,
+                        color="white" if n / v["runs"] > 0.5 else "black")
+
+    cap_kinds = ("cap_converging",) if split else ("cap_unsplit",)
+    cap_title = (f"(b) failures cut off by the cap ({cap} steps), still converging" if split else
+                 f"(b) failures that hit the cap ({cap} steps), converging or not (not saved)")
+    im, _, _ = _heat(b, rows, "r", "lam", cap_title, value=frac(*cap_kinds), cmap="Blues")
+    counts(b, *cap_kinds)
+    b.set(**lab)
+    fig.colorbar(im, ax=b, label="fraction of the runs in the cell (text: count / runs)")
+    away = ("cap_stalled", "stopped_away", "diverged") if split else ("stopped_away", "diverged")
+    im, _, _ = _heat(c, rows, "r", "lam", "(c) failures away from W*: stalled at the cap, stopped or diverged"
+                     if split else "(c) failures away from W*: stopped or diverged", value=frac(*away), cmap="Reds")
+    counts(c, *away)
+    c.set(**lab)
+    fig.colorbar(im, ax=c, label="fraction of the runs in the cell (text: count / runs)")
+
+    sr_all = np.sqrt(np.array(fits["r"], float))
+    rad = np.array(fits["radius"], float)
+    lams = sorted({float(r["lam"]) for r in rows})
+    ok = np.isfinite(rad)
+    d.plot(sr_all[ok], rad[ok], "o", ms=8, label="radius: lam where success crosses 1/2")
+    for r, s_ in zip(fits["r"], sr_all):
+        if np.isfinite(rad[fits["r"].index(r)]):
+            continue
+        sub = sorted((float(x["lam"]), float(x["success_rate"])) for x in rows if int(x["r"]) == int(r))
+        up = sub[0][1] >= 0.5
+        d.plot(s_, lams[-1] if up else lams[0], "^" if up else "v", color="gray", ms=8,
+               label=("no crossing: beyond the grid" if up else "no crossing: below the grid"))
     f = fits["fit_vs_sqrt_r"]
     if np.isfinite(f["slope"]):
-        axes[1].plot(sr, f["intercept"] + f["slope"] * sr, "k--",
-                     label=f"fit {f['intercept']:.2f} {f['slope']:+.3f} sqrt(r) (se {f['slope_se']:.3f})")
-    axes[1].set(xlabel="sqrt(r)", ylabel="radius of the convex region", title="paper: radius linear in -sqrt(r)")
-    axes[1].legend(fontsize=8)
+        d.plot(sr_all, f["intercept"] + f["slope"] * sr_all, "k--",
+               label=f"fit {f['intercept']:.2f} {f['slope']:+.3f} sqrt(r) (se {f['slope_se']:.3f})")
+    h, l_ = d.get_legend_handles_labels()
+    keep = {lab_: hh for hh, lab_ in zip(h, l_)}
+    d.legend(keep.values(), keep.keys(), loc="center left")
+    d.set_ylim(0, 1.12 * lams[-1])
+    d.set_xlim(sr_all[0] - 0.6, sr_all[-1] + 0.6)
+    d.set_xticks(sr_all, [f"{x:.2f}\nr={r}" for x, r in zip(sr_all, fits["r"])])
+    # why the panel has the points it has: under the axis (constrained layout makes room), never over the data
+    d.set_xlabel("sqrt(r)\n\n" + "\n".join(radius_notes(fits, rows, out)), multialignment="left", fontsize=9)
+    d.set(ylabel="radius, in lam = ||W(0) - W*|| / ||W*||", title="(d) radius of the success region against sqrt(r)")
+    fits["outcomes"] = {f"r={r} lam={lam:g}": v for (r, lam), v in sorted(out.items())}
     return _write(results, fig, "fig2_convex_region.png", fits)
 
 
@@ -82,8 +218,11 @@ def _fig3(results, manifest, cells, rows):
         for name, ls in (("agd", "-"), ("gd", "--")):
             h = np.median(arr[f"{name}_history"], 0)
             axes[0].semilogy(arr["t"], h, ls, color=c, label=f"r = {cell['r']}" if name == "agd" else None)
-    axes[0].set(xlabel="iteration", ylabel="||W(t) - W*|| / ||W*||", title="(a) AGD solid, GD dashed")
-    axes[0].legend(fontsize=7)
+    axes[0].plot([], [], "k-", label="AGD")
+    axes[0].plot([], [], "k--", label="GD")
+    axes[0].set(xlabel="iteration t", ylabel="||W(t) - W*|| / ||W*|| (median over runs)",
+                title="(a) relative error against iterations (AGD solid, GD dashed)")
+    axes[0].legend(ncol=2)
     fits = {}
     for name in ("AGD", "GD"):
         sub = [r for r in rows if r["method"] == name]
@@ -91,20 +230,48 @@ def _fig3(results, manifest, cells, rows):
         nu, lo, hi = _f(sub, "rate"), _f(sub, "rate_ci_low"), _f(sub, "rate_ci_high")
         axes[1].errorbar(np.sqrt(r_), nu, yerr=[nu - lo, hi - nu], fmt="o-", capsize=3, label=name)
         fits[name] = {"r": r_.tolist(), "rate": nu.tolist(), "fit_vs_sqrt_r": line_fit(np.sqrt(r_), nu)}
-    axes[1].set(xlabel="sqrt(r)", ylabel="convergence rate nu (per iteration)",
-                title="(b) paper: rate almost linear in sqrt(r); AGD below GD")
-    axes[1].legend(fontsize=8)
+    axes[1].set(xlabel="sqrt(r)", ylabel="convergence rate nu (error factor per iteration)",
+                title="(b) rate nu against sqrt(r): median over runs, 95 % interval")
+    axes[1].legend()
     return _write(results, fig, "fig3_convergence_rate.png", fits)
+
+
+def _edges(v):
+    """Cell edges around grid values v (sorted, > 0): geometric midpoints, half a step beyond the ends."""
+    lv = np.log(np.asarray(v, float))
+    mid = (lv[1:] + lv[:-1]) / 2
+    first = lv[0] - (mid[0] - lv[0]) if len(lv) > 1 else lv[0] - 0.5
+    last = lv[-1] + (lv[-1] - mid[-1]) if len(lv) > 1 else lv[-1] + 0.5
+    return np.exp(np.concatenate([[first], mid, [last]]))
 
 
 def _fig4(results, manifest, cells, rows):
     fits = transition_fit(rows)
-    fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
-    im, xs, ys = _heat(ax, rows, "r", "N", "success rate over N x r")
-    ax.set(xlabel="r", ylabel="N (samples)")
-    fig.colorbar(im, ax=ax)
+    fig, ax = plt.subplots(figsize=(7, 4.8), constrained_layout=True)
+    xs = sorted({float(r["r"]) for r in rows})
+    ys = sorted({float(r["N"]) for r in rows})
+    Z = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        Z[ys.index(float(r["N"])), xs.index(float(r["r"]))] = float(r["success_rate"])
+    im = ax.pcolormesh(_edges(xs), _edges(ys), Z, cmap="gray", vmin=0, vmax=1)
+    ax.set(xscale="log", yscale="log")
+    ax.set_xticks(xs, [f"{x:g}" for x in xs])
+    ax.set_yticks(ys, [f"{y:g}" for y in ys])
+    ax.minorticks_off()
+    fig.colorbar(im, ax=ax, label="success rate (error < 1e-4)")
+    r_, n_ = np.array(fits["r"], float), np.array(fits["N_star"], float)
+    ok = np.isfinite(n_)
+    ax.plot(r_[ok], n_[ok], "o", color="tab:orange", mec="k", ms=7, label="N*: success crosses 1/2")
     f = fits["fit_vs_r"]
-    ax.set_title(f"paper: N* linear in r; fit N* = {f['intercept']:.0f} + {f['slope']:.2f} r", fontsize=9)
+    if np.isfinite(f["slope"]):
+        rr = np.geomspace(_edges(xs)[0], _edges(xs)[-1], 100)
+        nn = f["intercept"] + f["slope"] * rr
+        inside = (nn > _edges(ys)[0]) & (nn < _edges(ys)[-1])
+        ax.plot(rr[inside], nn[inside], "--", color="tab:orange", lw=2,
+                label=f"line fit N* = {f['intercept']:.0f} {f['slope']:+.2f} r ({f['points']} points)")
+    ax.legend(loc="upper left")
+    ax.set(xlabel="r (inputs per neuron)", ylabel="N (training samples)",
+           title="success rate over N x r, N* per r and its line fit")
     return _write(results, fig, "fig4_phase_transition.png", fits)
 
 
@@ -115,10 +282,11 @@ def _fig5(results, manifest, cells, rows):
         sub = [r for r in rows if float(r["noise"]) == lev]
         sr = np.sqrt(_f(sub, "r"))
         e, lo, hi = _f(sub, "rel_err"), _f(sub, "ci_low"), _f(sub, "ci_high")
-        ax.errorbar(sr, e, yerr=[e - lo, hi - e], fmt="o-", capsize=3, label=f"sigma/E_y = {lev:g}")
+        ax.errorbar(sr, e, yerr=[e - lo, hi - e], fmt="o-", capsize=3, label=f"noise sigma / E_y = {lev:g}")
         fits[f"noise={lev:g}"] = {"fit_vs_sqrt_r": line_fit(sr, e), "fit_over_noise_vs_sqrt_r": line_fit(sr, e / lev)}
-    ax.set(xlabel="sqrt(r)", ylabel="||W - W*|| / ||W*||", title="paper: error linear in sqrt(r), prop. to noise")
-    ax.legend(fontsize=8)
+    ax.set(xlabel="sqrt(r)", ylabel="||W - W*|| / ||W*|| (median over runs)",
+           title="relative error from noisy data against sqrt(r): median, 95 % interval")
+    ax.legend()
     return _write(results, fig, "fig5_noisy_error.png", fits)
 
 
@@ -132,12 +300,14 @@ def _fig6(results, manifest, cells, rows):
         axes[0].fill_between(rem, _f(sub, "test_err_q25"), _f(sub, "test_err_q75"), alpha=0.2)
         axes[1].plot(rem, _f(sub, "support_recall"), "o-", label=f"N = {N}")
     for ax in axes:
-        ax.axvline(100 * p["r_star"] / p["d"], color="k", ls=":", lw=1)
+        ax.axvline(100 * p["r_star"] / p["d"], color="k", ls=":", lw=1, label=f"teacher's r*/d = {p['r_star']}/{p['d']}")
         ax.set_xlim(105, 0)
-        ax.set_xlabel("remaining parameters (%)")
-    axes[0].set(yscale="log", ylabel="relative test error", title="IMP on synthetic data (dotted: r*/d)")
-    axes[1].set(ylabel="fraction of the teacher's weights kept", title="support recall of the mask")
-    axes[0].legend(fontsize=8)
+        ax.set_xlabel("remaining parameters after IMP round (%)")
+    axes[0].set(yscale="log", ylabel="test error / E[y^2] (median, band: quartiles)",
+                title="(a) IMP on synthetic data: test error")
+    axes[1].set(ylabel="support recall: teacher's weights kept (mean)", title="(b) support recall of the mask")
+    axes[0].legend()
+    axes[1].legend()
     fits = {"N": sorted({int(r["N"]) for r in rows}),
             "best_round": {str(N): min((r for r in rows if int(r["N"]) == N), key=lambda r: float(r["test_err_median"]))
                            for N in sorted({int(r["N"]) for r in rows})}}
@@ -147,25 +317,45 @@ def _fig6(results, manifest, cells, rows):
 def _hessian(results, manifest, cells, rows):
     from theory.relu_moments import lambda_min_scaled
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
     fits = {}
-    for lay, mk in (("random", "o"), ("disjoint", "s")):
+    rs = sorted({int(r["r"]) for r in rows})
+    colors = {r: plt.get_cmap("viridis")(k / max(len(rs) - 1, 1) * 0.85) for k, r in enumerate(rs)}
+    for lay, mk, fill in (("random", "o", True), ("disjoint", "s", False)):
         sub = [r for r in rows if r["layout"] == lay and r["point"] == "W*"]
         if not sub:
             continue
+        for r in rs:  # one line per r across N: points of different (r, N) sharing sqrt(K r / N) stay apart
+            s_ = sorted((x for x in sub if int(x["r"]) == r), key=lambda x: float(x["sqrt_Kr_over_N"]))
+            if not s_:
+                continue
+            x = _f(s_, "sqrt_Kr_over_N")
+            y, lo, hi = _f(s_, "K2_lambda_min"), _f(s_, "ci_low"), _f(s_, "ci_high")
+            style = dict(color=colors[r], marker=mk, ms=7, mfc=colors[r] if fill else "white", mew=1.5,
+                         ls="-" if fill else "--", lw=1)
+            axes[0].errorbar(x, y, yerr=[y - lo, hi - y], capsize=2, **style)
+            axes[1].plot(x, _f(s_, "K_lambda_max"), **style)
         x = _f(sub, "sqrt_Kr_over_N")
-        y, lo, hi = _f(sub, "K2_lambda_min"), _f(sub, "ci_low"), _f(sub, "ci_high")
-        axes[0].errorbar(x, y, yerr=[y - lo, hi - y], fmt=mk, capsize=2, label=f"{lay} supports")
-        axes[1].plot(x, _f(sub, "K_lambda_max"), mk, label=f"{lay} supports")
+        y = _f(sub, "K2_lambda_min")
         fits[lay] = {"K2_lambda_min_vs_sqrt_Kr_over_N": line_fit(x, y),
                      "K_lambda_max_median": float(np.median(_f(sub, "K_lambda_max")))}
         near = [r for r in rows if r["layout"] == lay and r["point"] != "W*"]
         fits[lay]["near_K2_lambda_min_vs_sqrt_Kr_over_N"] = line_fit(_f(near, "sqrt_Kr_over_N"), _f(near, "K2_lambda_min"))
-    axes[0].axhline(lambda_min_scaled(), color="k", ls="--", lw=1, label="population, disjoint: 1/2 - 1/(2 pi)")
-    axes[0].set(xlabel="sqrt(K r / N)", ylabel="K^2 lambda_min(Hessian at W*)",
-                title="Theorem 1: lower bound Theta((1 - eps0 - eps1)/K^2), eps1 ~ sqrt(r/N)")
-    axes[1].set(xlabel="sqrt(K r / N)", ylabel="K lambda_max", title="upper bound Theta(1/K)")
-    axes[0].legend(fontsize=8)
+    axes[0].axhline(lambda_min_scaled(), color="k", ls=":", lw=1.5)
+    # legend: colour = r (N varies along each line), marker = layout, and the population value
+    from matplotlib.lines import Line2D
+    Ns = sorted({int(r["N"]) for r in rows})
+    handles = [Line2D([], [], color=colors[r], lw=2, label=f"r = {r}") for r in rs]
+    handles += [Line2D([], [], color="0.3", marker="o", ls="-", label="random supports (filled, solid)"),
+                Line2D([], [], color="0.3", marker="s", mfc="white", ls="--", label="disjoint supports (open, dashed)")]
+    fig.legend(handles=handles + [Line2D([], [], color="k", ls=":", label="(a) population value, disjoint supports: "
+                                                                          "1/2 - 1/(2 pi)")],
+               loc="outside lower center", ncol=3)
+    xl = f"sqrt(K r / N)   (K = {manifest['params']['K']}, N in {{{_join(Ns)}}})"
+    axes[0].set(xlabel=xl, ylabel="K^2 lambda_min(Hessian at W*) (median, 95 % interval)",
+                title="(a) smallest Hessian eigenvalue at W*, times K^2")
+    axes[1].set(xlabel=xl, ylabel="K lambda_max(Hessian at W*) (median)",
+                title="(b) largest Hessian eigenvalue at W*, times K")
     fits["population_K2_lambda_min_disjoint"] = lambda_min_scaled()
     return _write(results, fig, "hessian_eigenvalues.png", fits)
 
@@ -182,9 +372,10 @@ def _tensor(results, manifest, cells, rows):
         ax.errorbar(N, e, yerr=[e - lo, hi - e], fmt="o-", capsize=3, label=label)
         fits[label] = {"loglog_slope": line_fit(np.log10(N), np.log10(e)),
                        "agd_success_rate": _f(sub, "agd_success_rate").tolist(), "N": N.tolist()}
-    ax.set(xscale="log", yscale="log", xlabel="N (samples)", ylabel="||W(0) - W*|| / ||W*|| (best relabelling)",
-           title="tensor initialization error against N")
-    ax.legend(fontsize=7)
+    ax.set(xscale="log", yscale="log", xlabel="N (samples for the moments)",
+           ylabel="||W(0) - W*|| / ||W*||, best relabelling\n(median over runs, 95 % interval)",
+           title="tensor initialization: relative error of W(0) against N")
+    ax.legend()
     return _write(results, fig, "tensor_init_error.png", fits)
 
 
@@ -193,19 +384,24 @@ def _fig4_nstar(results, manifest, cells, rows):
     fits = json.loads((results / "nstar_fits.json").read_text())
     fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
     K = fits["K"]
+    handles = []
     for name, b in fits["budgets"].items():
         f = b["logistic"]
         r, n, ci = np.array(f["r"]), np.array(f["N_star"]), np.array(f["N_star_ci"])
-        line = ax.errorbar(r, n, yerr=[n - ci[:, 0], ci[:, 1] - n], fmt="o", capsize=3, label=name)
+        desc = (f"AGD eta {b['eta']:g}, beta {b['beta']:g}, cap {b['max_iter']}"
+                if all(k in b for k in ("eta", "beta", "max_iter")) else name)
+        line = ax.errorbar(r, n, yerr=[n - ci[:, 0], ci[:, 1] - n], fmt="o", capsize=3, label=f"{desc}: N*, 95 % CI")
+        handles.append(line)
         w = f.get("weighted_fit")
         if w:
-            ax.plot(r, w["intercept"] + w["slope"] * r, "--", color=line[0].get_color(),
-                    label=f"{w['intercept']:.0f} + {w['slope']:.2f} r ({w['slope_over_K']:.2f} K r)")
+            handles += ax.plot(r, w["intercept"] + w["slope"] * r, "--", color=line[0].get_color(),
+                               label=f"  weighted line {w['intercept']:.0f} {w['slope']:+.2f} r "
+                                     f"({w['slope_over_K']:.2f} K r)")
     rr = np.array(sorted({float(x) for b in fits["budgets"].values() for x in b["logistic"]["r"]}))
-    ax.plot(rr, K * rr, "k:", label="N = K r (unknown weights)")
-    ax.set(xlabel="r (inputs per neuron)", ylabel="N* (success crosses 1/2)",
-           title=f"N* by bisection + logistic, K = {K}, d = {fits['d']}, {fits['trials']} draws")
-    ax.legend(fontsize=7)
+    handles += ax.plot(rr, K * rr, "k:", label="N = K r (unknown weights)")
+    ax.set(xlabel="r (inputs per neuron)", ylabel="N* (training samples where success crosses 1/2)",
+           title=f"N* by bisection + logistic in log N, K = {K}, d = {fits['d']}, {fits['trials']} draws")
+    ax.legend(handles=handles)
     path = results / "fig4_nstar.png"
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -222,4 +418,5 @@ def plot(results: Path, kind: str) -> list[Path]:
     results = Path(results)
     manifest, cells = load_results(results)
     rows = read_summary(results / "summary.csv")
-    return _KINDS[kind](results, manifest, cells, rows)
+    with plt.rc_context(_RC):
+        return _KINDS[kind](results, manifest, cells, rows)
