@@ -19,6 +19,29 @@ import numpy as np  # noqa: E402
 from sim.sweep import read_summary  # noqa: E402
 
 
+CAPTION = {
+    "lrr": "LRR above the prediction: L-BFGS steps can jump across a = 0 from a(0) < 0, which the flow of "
+           "Lemma 2.2 never does (paper_repro.md, 'Why the simulations deviate', item 2).",
+    "imp": "IMP above the prediction: its rewound start theta(0) * mask is unbalanced (a^2 > w_1^2), so in (+,-) "
+           "it succeeds whenever the noise term C2^- > 0 (item 1).",
+}
+
+
+def above(rows, method: str) -> list:
+    """Cells of ``method`` whose 95% interval lies wholly above the prediction: (d, other axis value)."""
+    return [r for r in rows if r["method"] == method and float(r["ci_low"]) > float(r["predicted"])]
+
+
+def caption(rows) -> list[str]:
+    """Caption lines explaining a measured rate above the prediction, one per method that shows one."""
+    out = []
+    for m in ("lrr", "imp"):
+        hit = above(rows, m)
+        if hit:
+            out.append(f"* {len(hit)} {m.upper()} cell{'s' if len(hit) > 1 else ''}: " + CAPTION[m])
+    return out
+
+
 def plot(results: Path) -> list[Path]:
     results = Path(results)
     rows = read_summary(results / "summary.csv")
@@ -32,25 +55,33 @@ def plot(results: Path) -> list[Path]:
         i, j = ds.index(int(r["d"])), others.index(float(r[axis]))
         grid[r["method"]][i, j] = float(r["rate"])
         pred[r["method"]][i, j] = float(r["predicted"])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    notes = caption(rows)
+    starred = {(r["method"], int(r["d"]), float(r[axis])) for m in ("lrr", "imp") for r in above(rows, m)}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9 + 0.25 * len(notes)), constrained_layout=True)
     panels = [("LRR success", grid["lrr"], pred["lrr"], "viridis", (0, 1)),
               ("IMP success", grid["imp"], pred["imp"], "viridis", (0, 1)),
               ("LRR - IMP", grid["lrr"] - grid["imp"], pred["lrr"] - pred["imp"], "RdBu", (-1, 1))]
-    for ax, (title, val, pr, cmap, lim) in zip(axes, panels):
+    for k, (ax, (title, val, pr, cmap, lim)) in enumerate(zip(axes, panels)):
+        method = ("lrr", "imp", None)[k]
         im = ax.imshow(val, origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1], aspect="auto")
         for i in range(len(ds)):
             for j in range(len(others)):
-                ax.text(j, i, f"{val[i, j]:.2f}\n({pr[i, j]:.2f})", ha="center", va="center", fontsize=7,
+                star = "*" if (method, ds[i], others[j]) in starred else ""
+                ax.text(j, i, f"{val[i, j]:.2f}{star}\n({pr[i, j]:.2f})", ha="center", va="center", fontsize=7,
                         color="w" if cmap == "viridis" and val[i, j] < 0.5 else "k")
         ax.set_xticks(range(len(others)), [f"{o:g}" for o in others])
         ax.set_yticks(range(len(ds)), [str(d) for d in ds])
         ax.set_xlabel("noise sigma" if axis == "sigma" else "samples n")
         ax.set_ylabel("input dimension d")
         ax.set_title(title)
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="success rate" if method else "difference of rates")
     trials = rows[0]["trials"]
     fig.suptitle(f"{manifest['diagram']} ({manifest['scale']}, {trials} trials/cell, seed {manifest['seed']}): "
-                 "measured rate (theory prediction)", fontsize=9)
+                 "measured success rate (theory prediction); success = last mask keeps input 1 and relative error < 0.1"
+                 + ("; *: 95% interval above the prediction" if notes else ""), fontsize=9)
+    if notes:
+        fig.text(0.01, 0.0, "\n".join(notes), fontsize=7.5, ha="left", va="bottom", wrap=True)
+        fig.get_layout_engine().set(rect=(0, 0.035 * len(notes) + 0.01, 1, 1 - 0.035 * len(notes) - 0.01))
     out = results / "phase_diagram.png"
     fig.savefig(out, dpi=130)
     plt.close(fig)
