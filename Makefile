@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run verify test test-all crosscheck figures bench bench-deep clean
+.PHONY: setup run verify test test-all crosscheck figures report bench bench-deep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ crosscheck: $(STAMP)
 
 figures: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m figures.build
+
+# One self-contained HTML file (results/report/report.html): per paper the summary table of paper_repro.md,
+# every theory claim (run here, ~15-40 s), every registered diagram's saved results with its figures inline.
+report: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m figures.report
 
 bench: $(STAMP)
 	$(PY) -m theory.bench
