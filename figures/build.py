@@ -13,7 +13,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp"]
+FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp", "figures.lrr_gd_sign_changes"]
 
 
 def sim_figure_names() -> list[str]:
