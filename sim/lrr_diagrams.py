@@ -201,4 +201,14 @@ register(Diagram(
                   "lrs": [0.05, 0.1, 0.5, 2.0], "steps": [400, 2000],
                   "extra": [["-+", 0.1, 8000], ["-+", 0.5, 8000]], "methods": ["lrr", "imp", "imp-balanced"]},
     },
-    cells=gd_sign_cells, run_cell=gd_sign_cell, summarize=summarize_gd_sign, plot=write_pooled_report))
+    cells=gd_sign_cells, run_cell=gd_sign_cell, summarize=summarize_gd_sign, plot=write_pooled_report,
+    legend=LEGEND | {
+        "lr": "GD step size", "steps": "GD steps per level", "time": "training time per level, lr x steps",
+        "a_flipped": "runs in which a changed sign at some level",
+        "flip_ci_low": "95 % Wilson interval of a_flipped / trials, lower end", "flip_ci_high": "upper end",
+        "successes": "runs that succeed", "success_and_flipped": "successes in which a changed sign",
+        "jump_flips": "sign changes by a step across a = 0 with a^2 - ||w||^2 >= 0 (none: every crossing went "
+                      "through the drifted hyperbola)",
+        "dense_drift_median": "median a^2 - ||w||^2 after dense GD (the flow keeps it at 0; O(lr) at equal time)",
+        "predicted": "runs the balanced reference predicts to flip", "false_neg": "flips it missed",
+        "knife_edge": "runs at the exactly balanced one-input saddle (round-off decides)"}))

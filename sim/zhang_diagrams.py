@@ -339,7 +339,49 @@ def _plot(kind):
 P = "001 (Zhang et al.)"
 _AGD_QUICK = {"eta": 0.5, "beta": 0.2, "tol": 1e-8}
 
+
+LEGEND = {
+    "K": "neurons", "d": "input dimension", "r": "inputs per student neuron", "N": "training samples",
+    "layout": "supports: random (drawn per neuron, they overlap) or disjoint", "support": "dense, disjoint or overlap",
+    "lam": "relative distance of W(0) from W*: ||W(0) - W*|| / ||W*||",
+    "trials": "independent draws (teacher, supports, data)", "successes": "runs with relative error < 1e-4",
+    "success_rate": "fraction of runs with relative error ||W - W*|| / ||W*|| < 1e-4",
+    "ci_low": "95 % interval of the quantity to its left, lower end (Wilson for rates, bootstrap for medians)",
+    "ci_high": "95 % interval of the quantity to its left, upper end",
+    "median_iters": "median AGD iterations (the stopping rule or the cap)", "hit_max_iter": "runs that hit the cap",
+    "max_iter": "iteration cap", "median_rel_err": "median final ||W - W*|| / ||W*||",
+    "method": "agd (heavy-ball momentum beta) or gd (beta = 0)",
+    "rate": "linear convergence rate nu per step (error ~ nu^t), median over runs",
+    "rate_ci_low": "95 % interval of rate, lower end", "rate_ci_high": "95 % interval of rate, upper end",
+    "noise": "label noise sigma / E_y", "rel_err": "median relative error from noisy labels",
+    "rel_err_over_noise": "rel_err divided by the noise level (constant if proportional)",
+    "round": "IMP round (0 = dense)", "remaining_pct": "percent of the weights left",
+    "test_err_median": "median test error / E[y^2] on fresh data", "test_err_q25": "its lower quartile",
+    "test_err_q75": "its upper quartile", "support_recall": "fraction of the teacher's weights the mask keeps",
+    "oneshot_recall": "Sec. 4.1: recall of one-shot pruning of the trained dense network to r*/d",
+    "separated": "runs in which every teacher weight is larger than every other weight (Sec. 4.1)",
+    "point": "where the Hessian is taken: at W* or at distance lam", "sqrt_Kr_over_N": "sqrt(K r / N)",
+    "K2_lambda_min": "K^2 x smallest Hessian eigenvalue (population: 1/2 - 1/(2 pi) = 0.3408, disjoint)",
+    "K_lambda_max": "K x largest Hessian eigenvalue",
+    "init_err": "median W(0) error at the best relabelling of the neurons",
+    "subspace_error": "error of the recovered span of the weights", "err_exact_p2": "init_err with P2 exact",
+    "err_exact_p2p4": "init_err with P2 and P4 exact (only the first moments from samples)",
+    "pop_err_max": "largest error on exact population moments (0: the decomposition is exact)",
+    "agd_success_tensor": "AGD success from W(0)", "agd_success_random": "AGD success from a random start at the "
+    "same distance", "agd_below_1e-2_tensor": "AGD from W(0) reaching 1e-2", "agd_below_1e-2_random": "the same "
+    "from a random start", "agd_success_rate": "AGD success from W(0)",
+    "budget": "AGD step size, momentum and cap", "N_star": "N where success crosses 1/2 (logistic in log N)",
+    "N_star_over_Kr": "N* / (K r): samples per unknown weight", "N_star_crossing": "N* by the isotonic (bisection) "
+    "crossing", "grid_N_star": "N* read off the doubling grid (linear in N)", "failures": "failed runs at the "
+    "evaluated N", "fail_cap_hit": "failures that hit the cap", "fail_stopped_wrong": "failures stopped away from W*",
+    "fail_cap_converging": "failures still converging at the cap", "fail_cap_stalled": "failures stalled at the cap",
+    "fail_permuted": "recovered W* up to a relabelling", "fail_diverged": "diverged runs",
+    "fail_median_rel_err": "median error of the failures", "fail_median_train_risk_rel": "their training risk / "
+    "(E[y^2]/2)", "rescued_from_base_cap": "failures at the smallest cap that succeed at this cap",
+}
+
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig2", title="Success rate of AGD over r x relative initial distance: the radius of the convex region",
     paper=P + " Fig. 2, Theorem 1",
     scales={"quick": {"K": 3, "d": 60, "N": 600, "rs": [5, 10, 20, 40, 60], "lams": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
@@ -351,6 +393,7 @@ register(Diagram(
     columns=("r", "lam", "success_rate", "ci_low", "ci_high", "median_iters", "hit_max_iter", "median_rel_err")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig3", title="Relative error against iterations and convergence rate against sqrt(r), AGD vs GD",
     paper=P + " Fig. 3, Theorem 2",
     scales={"quick": {"K": 3, "d": 60, "N": 900, "rs": [5, 10, 20, 40, 60], "lam": 0.5, "trials": 6,
@@ -361,6 +404,7 @@ register(Diagram(
     columns=("r", "method", "rate", "rate_ci_low", "rate_ci_high", "median_iters", "success_rate")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig4", title="Phase transition of AGD recovery over samples N x r",
     paper=P + " Fig. 4, eq. (8)",
     scales={"quick": {"K": 3, "d": 40, "rs": [5, 10, 20, 40], "Ns": [30, 60, 120, 240, 480], "lam": 0.5,
@@ -372,6 +416,7 @@ register(Diagram(
     columns=("r", "N", "success_rate", "ci_low", "ci_high", "median_rel_err")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig5", title="Relative error of AGD from noisy data against sqrt(r) at several noise levels",
     paper=P + " Fig. 5, eq. (9)",
     scales={"quick": {"K": 5, "d": 100, "N": 500, "rs": [5, 10, 20, 40], "noise_levels": [0.01, 0.05, 0.1],
@@ -383,6 +428,7 @@ register(Diagram(
     columns=("r", "noise", "rel_err", "ci_low", "ci_high", "rel_err_over_noise")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig6", title="IMP on synthetic data: test error against remaining parameters for several N",
     paper=P + " Fig. 6, Sec. 4.1 and 5.2",
     scales={"quick": {"K": 5, "d": 30, "r_star": 6, "noise": 1e-3, "Ns": [50, 200, 1000], "rounds": 10,
@@ -396,6 +442,7 @@ register(Diagram(
              "oneshot_recall", "separated")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-hessian", title="Smallest and largest Hessian eigenvalues of the empirical risk at and near W*",
     paper=P + " Theorem 1, eq. (7)",
     scales={"quick": {"K": 4, "d": 80, "rs": [5, 10, 20], "Ns": [200, 800, 3200], "layouts": ["random", "disjoint"],
@@ -406,6 +453,7 @@ register(Diagram(
     columns=("layout", "r", "N", "point", "sqrt_Kr_over_N", "K2_lambda_min", "ci_low", "ci_high", "K_lambda_max")))
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-tensor-init", title="Tensor initialization: relative error of W(0) against N, and AGD from it",
     paper=P + " Lemma 1, Sec. 4 (after Zhong et al. 2017)",
     scales={"quick": {"configs": [{"K": 2, "d": 6, "r": 6, "layout": "random"},
@@ -443,6 +491,7 @@ def _nstar_budgets(cap: int) -> list[dict]:
 
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig4-nstar", title="N* (success crosses 1/2) by bisection in log N on shared draws, per AGD budget",
     paper=P + " Fig. 4, eq. (8)",
     scales={"quick": {"K": 3, "d": 40, "rs": [5, 10, 20, 40], "trials": 20, "steps": 5,
@@ -532,6 +581,7 @@ def _fig2_cap_cells(p):
 
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-fig2-cap", title="Fig. 2 failures under a larger iteration cap: still converging, stalled, or stopped",
     paper=P + " Fig. 2 (cross-check of the quick-scale verdict)",
     scales={"quick": {"K": 3, "d": 60, "N": 600, "rs": [40, 60], "lams": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
@@ -546,6 +596,7 @@ register(Diagram(
 from sim import zhang_tinit  # noqa: E402
 
 register(Diagram(
+    legend=LEGEND,
     name="zhang-tinit-n", title="Tensor initialization against N: W(0) error, its population limit, and AGD from it",
     paper=P + " Lemma 1, Sec. 4 (after Zhong et al. 2017)", scales=zhang_tinit.SCALES,
     cells=zhang_tinit.cells, run_cell=zhang_tinit.run_cell, summarize=zhang_tinit.summarize, plot=zhang_tinit.plot,
