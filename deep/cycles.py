@@ -48,7 +48,8 @@ from deep import masks as mk
 from deep import criteria, signs, transplant
 from deep.data import Data
 from deep.train import TrainConfig, dist_info, train
-from sim.folders import ResultsError, atomic_write_bytes, atomic_write_json, canon, differing, folder_lock, occupied
+from sim.folders import (ResultsError, atomic_write_bytes, atomic_write_json, canon, folder_lock, occupied,
+                         require_same)
 
 METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
 
@@ -170,9 +171,7 @@ def _adopt_legacy(out: Path, ident: dict) -> dict | None:
     if found is None:
         return None
     want = json.loads(canon(ident))
-    if canon(found) != canon(want):
-        raise ResultsError(f"{out} holds a different run (differs in: {', '.join(differing(found, want))}); nothing "
-                           f"was overwritten: run it with the same options or choose another --out")
+    require_same(found, want, f"{out} holds a different run")
     manifest = {"ident": want, "created": "before run.json existed", "finished": finished, "adopted": now()}
     atomic_write_json(out / MANIFEST, manifest)
     return manifest
@@ -197,9 +196,7 @@ def check_folder(out: Path, ident: dict) -> dict | None:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ResultsError(f"corrupt manifest {mpath}: {exc}") from None
     want = json.loads(canon(ident))
-    if canon(found) != canon(want):
-        raise ResultsError(f"{out} holds a different run (differs in: {', '.join(differing(found, want))}); nothing "
-                           f"was overwritten: run it with the same options or choose another --out")
+    require_same(found, want, f"{out} holds a different run")
     return manifest
 
 
@@ -243,9 +240,7 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
         dist.barrier()
     if exists:
         ck = load_checkpoint(ckpt_path, device)
-        if canon(ck["ident"]) != canon(ident):
-            raise ResultsError(f"{ckpt_path} belongs to another run (differs in: "
-                               f"{', '.join(differing(ck['ident'], ident))}); move it away")
+        require_same(ck["ident"], ident, f"{ckpt_path} belongs to another run", "move it away")
         log(f"{out}: continuing this run after level {ck['level']}")
         torch.manual_seed(seed)
         model = model_fn().to(device)

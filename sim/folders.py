@@ -86,3 +86,13 @@ def canon(obj) -> str:
 def differing(found: dict, want: dict) -> list[str]:
     """The keys of ``want`` whose value in ``found`` is not the same (canonically)."""
     return [k for k in want if canon(found.get(k)) != canon(want[k])]
+
+
+ANOTHER_RUN = "nothing was overwritten: run it with the same options or choose another --out"
+
+
+def require_same(found: dict, want: dict, what: str, remedy: str = ANOTHER_RUN) -> None:
+    """The identity check of the contract: a :class:`ResultsError` "WHAT (differs in: FIELDS); REMEDY" unless
+    ``found`` and ``want`` are canonically equal."""
+    if canon(found) != canon(want):
+        raise ResultsError(f"{what} (differs in: {', '.join(differing(found, want))}); {remedy}")

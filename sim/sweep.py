@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import provenance
-from sim.folders import ResultsError, atomic_write_bytes, canon, differing, folder_lock, occupied  # noqa: F401
+from sim.folders import ResultsError, atomic_write_bytes, canon, folder_lock, occupied, require_same  # noqa: F401
 from sim.registry import Diagram, get
 
 
@@ -99,15 +99,22 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         raise ResultsError(f"corrupt cell file {path}: {exc}; move it away to recompute that cell") from exc
 
 
+def read_cell_full(path: Path) -> tuple[dict[str, np.ndarray], dict | None, dict | None]:
+    """A cell file in one read: (arrays, identity, provenance); the records are None for files written before
+    cells carried them."""
+    z = _load(path)
+    records = tuple(json.loads(str(z.pop(k))) if k in z else None for k in (_IDENTITY, _PROVENANCE))
+    return z, *records
+
+
 def read_cell(path: Path) -> dict[str, np.ndarray]:
     """A cell's arrays (without its identity and provenance records)."""
-    return {k: v for k, v in _load(path).items() if k not in (_IDENTITY, _PROVENANCE)}
+    return read_cell_full(path)[0]
 
 
 def read_cell_records(path: Path) -> tuple[dict | None, dict | None]:
     """(identity, provenance) stored in a cell file; None for files written before cells carried them."""
-    z = _load(path)
-    return tuple(json.loads(str(z[k])) if k in z else None for k in (_IDENTITY, _PROVENANCE))
+    return read_cell_full(path)[1:]
 
 
 def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
@@ -119,13 +126,9 @@ def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
             raise ResultsError(f"{f} is not a cell of this run (no cell {f.stem!r} in {spec.diagram} "
                                f"{spec.scale}); move it away")
         identity, _ = read_cell_records(f)
-        if identity is None:
-            continue  # written before cells carried an identity: the manifest vouches for it
-        want = cell_identity(spec, cell)
-        if canon(identity) != canon(want):
-            diff = differing(identity, want)
-            raise ResultsError(f"{f} belongs to another cell or run (differs in: {', '.join(diff)}); "
-                               f"move it away to recompute that cell")
+        if identity is not None:  # None: written before cells carried an identity; the manifest vouches for it
+            require_same(identity, cell_identity(spec, cell), f"{f} belongs to another cell or run",
+                         "move it away to recompute that cell")
 
 
 def _scale_params(diagram: Diagram, scale: str) -> dict:
@@ -149,10 +152,7 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume:
             found = {k: manifest[k] for k in identity}
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
-        if canon(found) != canon(identity):
-            diff = differing(found, identity)
-            raise ResultsError(f"{out} holds a different run (differs in: {', '.join(diff)}); "
-                               f"nothing was overwritten: run it with the same options or choose another --out")
+        require_same(found, identity, f"{out} holds a different run")
         check_cells(out, spec, cells)
         return manifest
     manifest = identity | {"title": None, "cells": [c["key"] for c in cells], "versions": provenance.versions(),
@@ -294,11 +294,12 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
     # folder (``git_commit``); cells written before cells carried their records keep the manifest's entries
     timings = dict(manifest.get("cell_seconds", {}))
     commits = dict(manifest.get("cell_git_commit", {}))
+    finished = []
     for c in cells:
-        _, prov = read_cell_records(out / "cells" / f"{c['key']}.npz")
+        arrays, _, prov = read_cell_full(out / "cells" / f"{c['key']}.npz")
         if prov is not None:
             timings[c["key"]], commits[c["key"]] = prov["seconds"], prov["git_commit"]
-    finished = [(c, read_cell(out / "cells" / f"{c['key']}.npz")) for c in cells]
+        finished.append((c, arrays))
     rows = diagram.summarize(finished)
     write_summary(out / "summary.csv", rows)
     manifest |= {"cell_seconds": timings, "cell_git_commit": commits, "finished": provenance.now(),
