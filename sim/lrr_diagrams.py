@@ -23,13 +23,23 @@ def _lbfgs(epochs: int) -> dict:
     return {"name": "lbfgs", "epochs": epochs}
 
 
+def cell_problem(cell: dict) -> NeuronProblem:
+    """The trials of a single-neuron cell (with the cell's seed, :func:`sim.neuron.sample` draws them)."""
+    return NeuronProblem(d=cell["d"], n=cell["n"], sigma=cell["sigma"], trials=cell["trials"],
+                         quadrant=cell.get("quadrant"), init_scale=cell.get("init_scale", 1.0))
+
+
+def cell_cycles(cell: dict, **override) -> CycleConfig:
+    """The pruning cycles of a single-neuron cell (``override``: e.g. another rewind_step for another trainer)."""
+    return CycleConfig(**{"levels": cell.get("levels", 3), "sparsity": cell.get("sparsity", 0.9),
+                          "rewind_step": cell.get("rewind_step", 10), "methods": tuple(cell["methods"]),
+                          "final_keep": cell.get("final_keep")} | override)
+
+
 def run_neuron_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
-    problem = NeuronProblem(d=cell["d"], n=cell["n"], sigma=cell["sigma"], trials=cell["trials"],
-                            quadrant=cell.get("quadrant"), init_scale=cell.get("init_scale", 1.0))
+    problem = cell_problem(cell)
     trainer = trainer_from_dict(cell["trainer"])
-    cfg = CycleConfig(levels=cell.get("levels", 3), sparsity=cell.get("sparsity", 0.9),
-                      rewind_step=cell.get("rewind_step", 10), methods=tuple(cell["methods"]),
-                      final_keep=cell.get("final_keep"))
+    cfg = cell_cycles(cell)
     batch = sample(problem, seed, device)
     records = run_cycles(batch, trainer, cfg)
     theta0 = batch.theta0.cpu().numpy()

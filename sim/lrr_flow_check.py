@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cycles import CycleConfig, run_cycles
-from sim.neuron import NeuronProblem, sample
+from sim.cycles import run_cycles
+from sim.lrr_diagrams import cell_cycles, cell_problem
+from sim.neuron import sample
 from sim.sweep import load_results
 from sim.trainers import GD
 
@@ -58,14 +59,11 @@ def gd_counterpart(cell: dict, lr: float) -> tuple[GD, int]:
 
 def compare_cell(cell: dict, arrays: dict[str, np.ndarray], lr: float = 0.05) -> dict:
     """Flow outcome (saved), GD outcome (recomputed) and C2^- per method and trial of one saved flow cell."""
-    problem = NeuronProblem(d=cell["d"], n=cell["n"], sigma=cell["sigma"], trials=cell["trials"],
-                            quadrant=cell.get("quadrant"), init_scale=cell.get("init_scale", 1.0))
-    batch = sample(problem, int(arrays["seed"]))
+    batch = sample(cell_problem(cell), int(arrays["seed"]))
     if not np.array_equal(batch.theta0[:, 0].numpy(), arrays["a0"]):
         raise ValueError(f"cell {cell['key']}: regenerated a(0) differs from the saved one (different sampler?)")
     gd, rewind = gd_counterpart(cell, lr)
-    cfg = CycleConfig(levels=cell.get("levels", 3), sparsity=cell.get("sparsity", 0.9), rewind_step=rewind,
-                      methods=tuple(cell["methods"]), final_keep=cell.get("final_keep"))
+    cfg = cell_cycles(cell, rewind_step=rewind)
     t0 = time.perf_counter()
     recs = run_cycles(batch, gd, cfg)
     X, y = batch.X.numpy(), batch.y.numpy()
