@@ -31,8 +31,8 @@ import torch
 from deep import masks as mk, models
 from deep.data import Data
 from deep.train import TrainConfig, make_optimizer, make_step, prepare
-from sim.folders import atomic_write_json
-from theory.cli import Parser, fail, output_file, positive_int
+from sim.core.folders import atomic_write_json
+from theory.core.cli import Parser, fail, output_file, positive_int
 
 H100_BF16_TFLOPS = 790.0
 
@@ -164,7 +164,7 @@ def run(cfg: BenchConfig, variants: list[str], log=print, peak_seconds: float = 
     for r in rows:
         log(f"{r['variant']:<18}{r['dense_img_s']:>12.1f}{r['masked_img_s']:>13.1f}{r['mask_overhead']:>9.1%}"
             f"{r['step_gflop']:>12.1f}{r['dense_tflops']:>9.3f}{r['mfu_measured_peak']:>8.1%}")
-    from sim.provenance import git_commit, versions
+    from sim.core.provenance import git_commit, versions
 
     return {"config": asdict(cfg), "device_name": name, "cpu_threads": threads, "peak_tflops": peak,
             "peak_dtype": peak_dtype, "rows": rows, "versions": versions(), "git_commit": git_commit()}

@@ -24,7 +24,7 @@ rewinding point, sign history, metrics), written atomically; the same run starte
 losing at most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run is
 identical to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
 
-The folder follows the toolkit's results-folder contract (:mod:`sim.folders`, as the sweeps of ``sim/``):
+The folder follows the toolkit's results-folder contract (:mod:`sim.core.folders`, as the sweeps of ``sim/``):
 ``out/run.json`` names the run (its identity: training and cycle configuration, seed, dataset, model) from
 the start; the folder is locked for the run's lifetime (a second run on it is refused); a folder holding
 another run, or anything that is not a run folder, is refused with the fields that differ; a finished run
@@ -48,7 +48,7 @@ from deep import masks as mk
 from deep import criteria, signs, transplant
 from deep.data import Data
 from deep.train import TrainConfig, dist_info, train
-from sim.folders import (ResultsError, atomic_write_bytes, atomic_write_json, canon, folder_lock, occupied,
+from sim.core.folders import (ResultsError, atomic_write_bytes, atomic_write_json, canon, folder_lock, occupied,
                          require_same)
 
 METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
@@ -158,7 +158,7 @@ MANIFEST = "run.json"
 def _adopt_legacy(out: Path, ident: dict) -> dict | None:
     """A run folder written before run folders had a manifest: adopted (its manifest written) when its
     checkpoint or metrics name this same run; None when it holds neither."""
-    from sim.provenance import now
+    from sim.core.provenance import now
 
     found, finished = None, None
     if (out / "metrics.json").is_file():
@@ -229,7 +229,7 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
         log(f"{out} holds this run, finished {manifest['finished']}: reusing its results (nothing recomputed)")
         return json.loads((out / "metrics.json").read_text())
     if manifest is None and dist_info()[1] == 0:
-        from sim.provenance import git_commit, now, versions
+        from sim.core.provenance import git_commit, now, versions
 
         atomic_write_json(out / MANIFEST, {"ident": ident, "created": now(), "git_commit": git_commit(),
                                            "versions": versions(), "finished": None})
@@ -306,7 +306,7 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
     buf = io.BytesIO()
     np.savez_compressed(buf, history=hist, init=init_signs)
     atomic_write_bytes(out / "signs.npz", buf.getvalue())
-    from sim.provenance import git_commit, now, versions
+    from sim.core.provenance import git_commit, now, versions
 
     result = {"config": ident, "data_note": data.note, "versions": versions(), "git_commit": git_commit(),
               "device": str(device), "metrics": metrics, "signs": signs.summary(hist, init_signs)}

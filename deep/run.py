@@ -31,8 +31,8 @@ import torch
 from deep import cycles, data as dmod, models
 from deep.augment import AUGMENTS
 from deep.train import PRECISIONS, SCHEDULES, TrainConfig
-from sim.folders import ResultsError
-from theory.cli import Parser, fail, fraction, nonnegative_int, output_folder, positive_float, positive_int
+from sim.core.folders import ResultsError
+from theory.core.cli import Parser, fail, fraction, nonnegative_int, output_folder, positive_float, positive_int
 
 
 # Table 1 of paper 000 (App. A.3): one preset per column; options given on the command line override them.

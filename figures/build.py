@@ -18,7 +18,7 @@ FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp", "figures.l
 
 def sim_figure_names() -> list[str]:
     """Every registered diagram that draws something, in name order."""
-    from sim import registry
+    from sim.core import registry
 
     return sorted(name for name, dg in registry.load_all().items() if dg.plot is not None)
 
@@ -26,8 +26,8 @@ def sim_figure_names() -> list[str]:
 def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
     import shutil
 
-    from sim import registry
-    from sim.sweep import SweepSpec, default_out, run
+    from sim.core import registry
+    from sim.core.sweep import SweepSpec, default_out, run
 
     diagram = registry.get(name)
     for scale in ("paper", "quick"):

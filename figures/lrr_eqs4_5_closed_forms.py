@@ -1,6 +1,6 @@
 """Paper 000, App. A.1: eqs. (4) and (5) as printed against the true solution of w' = -C1 w^3 + C2~ w.
 
-Data (CSV + JSON metadata) are computed once from ``theory.closed_forms`` and a scipy integration and
+Data (CSV + JSON metadata) are computed once from ``theory.lrr.closed_forms`` and a scipy integration and
 saved beside the figure; the plot reads the CSV, so re-plotting is free.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from theory import closed_forms as cf
-from theory.numeric_checks import scipy_reduced_solution
+from theory.lrr import closed_forms as cf
+from theory.lrr.numeric_checks import scipy_reduced_solution
 
 # Illustrative constants: C1 = 1/2 (the population value for d = 1), |C2~| = 1/2, two starting points
 # on either side of the fixed point sqrt(C2~/C1) = 1.
@@ -44,7 +44,7 @@ def compute(csv_path: Path) -> None:
         writer.writerows(rows)
     csv_path.with_suffix(".json").write_text(json.dumps(
         {"settings": SETTINGS, "t_grid": [float(T_GRID[0]), float(T_GRID[-1]), len(T_GRID)],
-         "source": "theory.closed_forms (printed_eq4, printed_eq5, w_closed_form) and scipy DOP853"}, indent=2))
+         "source": "theory.lrr.closed_forms (printed_eq4, printed_eq5, w_closed_form) and scipy DOP853"}, indent=2))
 
 
 def plot(csv_path: Path, png_path: Path) -> None:

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.sweep import SweepSpec, default_out, read_summary  # noqa: E402
+from sim.core.sweep import SweepSpec, default_out, read_summary  # noqa: E402
 
 NAME = "lrr-gd-sign-changes"
 

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.sweep import read_summary  # noqa: E402
+from sim.core.sweep import read_summary  # noqa: E402
 
 
 CAPTION = {

@@ -5,7 +5,7 @@
 Per paper (000, 001, 002, in that order), generated from saved files only, never edited by hand:
 
 * the paper's summary table from the "Summary" section of ``paper_repro.md`` (the hand-curated verdicts);
-* every theory claim (``lrr.*``, ``zh.*``, ``xd.*``): id, the paper's reference, statement, status (with the
+* every theory claim (``lrr.*``, ``zhang.*``, ``xudu.*``): id, the paper's reference, statement, status (with the
   finding class for "fails as printed"), detail and corrected form, from ``python -m theory.verify --json``
   output (``--verify-json``) or, without it, from running the claims here (about 15-40 s);
 * every registered diagram (``lrr-*``, ``zhang-*``, ``xudu-*``; names starting with ``test-`` are skipped):
@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPERS = ("000", "001", "002")
-CLAIM_PREFIXES = {"lrr.": "000", "zh.": "001", "xd.": "002"}
+CLAIM_PREFIXES = {"lrr.": "000", "zhang.": "001", "xudu.": "002"}
 DIAGRAM_PREFIXES = {"lrr-": "000", "zhang-": "001", "xudu-": "002"}
 NOT_REPRODUCED = ("partly", "differs", "not possible here")
 MAX_ROWS = 40
@@ -378,7 +378,7 @@ def _deep_summary(path: Path) -> str:
 # ---------------------------------------------------------------------------------------------- claims
 def run_claims() -> dict:
     """What ``python -m theory.verify --json`` writes, computed here."""
-    from theory.claims import load_all, run_claim
+    from theory.core.claims import load_all, run_claim
 
     registered = list(load_all().values())
     tty = sys.stderr.isatty()
@@ -431,11 +431,11 @@ def build(results: Path, repro_md: Path, verify: dict, diagrams: dict | None = N
           deep_root: Path | None = None, max_rows: int = MAX_ROWS, verify_source: str = "") -> Report:
     """The whole report as a string (pure apart from reading the saved files)."""
     if diagrams is None:
-        from sim import registry
+        from sim.core import registry
 
         diagrams = registry.load_all()
     if claims is None:
-        from theory.claims import load_all
+        from theory.core.claims import load_all
 
         claims = load_all()
     results = Path(results)
@@ -448,7 +448,7 @@ def build(results: Path, repro_md: Path, verify: dict, diagrams: dict | None = N
             by_paper_dg.setdefault(paper_of(name, DIAGRAM_PREFIXES), []).append(name)
     papers = list(PAPERS) + sorted((set(by_paper_claims) | set(by_paper_dg) | set(tables)) - set(PAPERS))
 
-    from sim.provenance import git_commit
+    from sim.core.provenance import git_commit
 
     n_img, run, not_run = 0, [], []
     body, nav = [], []
@@ -537,7 +537,7 @@ def _umask() -> int:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from theory.cli import Parser, fail, output_file, positive_int
+    from theory.core.cli import Parser, fail, output_file, positive_int
 
     parser = Parser(prog="python -m figures.report", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)

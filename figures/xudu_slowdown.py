@@ -25,8 +25,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.rates import FLOOR, median_ci  # noqa: E402
-from sim.sweep import load_results  # noqa: E402
+from sim.core.intervals import median_ci  # noqa: E402
+from sim.xudu.rates import FLOOR  # noqa: E402
+from sim.core.sweep import load_results  # noqa: E402
 
 
 RESID_FLOOR = float(np.sqrt(FLOOR))  # ||v|| - H is linear in the weights: its float64 floor is sqrt(FLOOR)

@@ -10,7 +10,7 @@ writes the figure(s) and ``fits.json`` (the numbers paper_repro.md quotes):
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
   nu against sqrt(r) with 95 % intervals; ``fits.json``: nu against sqrt(r) for AGD and GD;
 * ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line; ``fits.json``: N* against r;
-* ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json`` (computed by ``sim.zhang_nstar``);
+* ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json`` (computed by ``sim.zhang.nstar``);
 * ``fig5``: relative error against sqrt(r), one line per noise level; ``fits.json``: error against sqrt(r);
 * ``fig6``: test error against remaining parameters (%), one line per N, the teacher's r*/d marked;
 * ``hessian``: K^2 lambda_min and K lambda_max against sqrt(K r / N), the disjoint-support population value;
@@ -30,8 +30,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.sweep import load_results, read_summary  # noqa: E402
-from sim.zhang_fits import line_fit, radius_fit, transition_fit  # noqa: E402
+from sim.core.sweep import load_results, read_summary  # noqa: E402
+from sim.zhang.fits import line_fit, radius_fit, transition_fit  # noqa: E402
 
 
 def _f(rows, key):
@@ -42,7 +42,7 @@ def _f(rows, key):
 _RC = {"xtick.labelsize": 9, "ytick.labelsize": 9, "axes.labelsize": 10, "axes.titlesize": 10,
        "legend.fontsize": 8, "figure.titlesize": 11}
 
-SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4 (as sim.zhang_diagrams)
+SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4 (as sim.zhang.diagrams)
 CONVERGING_RATIO = 0.95  # as zhang-fig2-cap: error at the cap <= 0.95 x its value at 90 % of the cap
 
 # outcome of one Fig. 2 run (classify_fig2_runs)
@@ -315,7 +315,7 @@ def _fig6(results, manifest, cells, rows):
 
 
 def _hessian(results, manifest, cells, rows):
-    from theory.relu_moments import lambda_min_scaled
+    from theory.zhang.relu_moments import lambda_min_scaled
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
     fits = {}
@@ -380,7 +380,7 @@ def _tensor(results, manifest, cells, rows):
 
 
 def _fig4_nstar(results, manifest, cells, rows):
-    """N* against r per AGD budget, with the intervals and weighted lines of nstar_fits.json (sim.zhang_nstar)."""
+    """N* against r per AGD budget, with the intervals and weighted lines of nstar_fits.json (sim.zhang.nstar)."""
     fits = json.loads((results / "nstar_fits.json").read_text())
     fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
     K = fits["K"]

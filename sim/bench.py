@@ -3,20 +3,20 @@
     python -m sim.bench [--suite all|lrr|overparam|sparse] [--trials 100] [--device cpu|cuda] [--reference-trials 10]
 
 Suite ``overparam`` (Xu & Du 2023): population GD of n = 5 students in d = 10 for ``--trials`` seeds and
-``--op-steps`` steps, batched (:func:`sim.overparam.run_gd`) vs the per-trial numpy oracle
-(:mod:`sim.overparam_reference`, timed on a few trials and scaled); it prints steps/s, trial-steps/s and the
+``--op-steps`` steps, batched (:func:`sim.xudu.overparam.run_gd`) vs the per-trial numpy oracle
+(:mod:`sim.xudu.overparam_reference`, timed on a few trials and scaled); it prints steps/s, trial-steps/s and the
 ratio, then the per-step cost of every cell of the paper-scale ``xudu-rates`` sweep (measured on 300 steps)
 and the sweep time it implies (extrapolated: the per-step cost is constant along a run).
 
 Suite ``sparse`` (Zhang et al., paper 001): batched AGD vs the per-trial numpy oracle
-(:mod:`sim.sparse_reference`) on the same work, the per-step cost and data size of the paper-scale Fig. 2 and
+(:mod:`sim.zhang.sparse_reference`) on the same work, the per-step cost and data size of the paper-scale Fig. 2 and
 Fig. 4 sweeps (an upper bound on their time: every run to 10,000 steps), and with ``--quick-diagrams`` the wall
 time of every quick-scale ``zhang-*`` diagram.
 
 Suite ``lrr``:
 Work: the full pruning-cycle pipeline of one Fig. 2(a) cell (d = 10, n = 1000, 3 levels to 90 %, methods
 LRR, IMP, WR and IMP-balanced) for ``--trials`` trials, with (i) L-BFGS (torch.optim.LBFGS semantics) and
-(ii) gradient descent.  The reference (:mod:`sim.reference`: torch.optim.LBFGS / numpy, one trial at a
+(ii) gradient descent.  The reference (:mod:`sim.lrr.reference`: torch.optim.LBFGS / numpy, one trial at a
 time) is timed on ``--reference-trials`` trials and scaled linearly to ``--trials`` (its cost is exactly
 linear in the number of trials); the printed ratio is reference time / batched time for the same trials.
 """
@@ -29,12 +29,12 @@ import time
 
 import torch
 
-from sim import reference as ref
-from sim.cycles import CycleConfig, run_cycles
-from sim.neuron import NeuronProblem, sample
-from sim.provenance import machine, versions
-from sim.trainers import GD, LBFGS
-from theory.cli import Parser, fail, output_file, positive_int
+from sim.lrr import reference as ref
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.neuron import NeuronProblem, sample
+from sim.core.provenance import machine, versions
+from sim.lrr.trainers import GD, LBFGS
+from theory.core.cli import Parser, fail, output_file, positive_int
 
 
 def _time(fn) -> float:
@@ -68,9 +68,9 @@ def bench(trials: int, ref_trials: int, device: str, epochs: int, gd_steps: int)
 
 
 def bench_overparam(trials: int, ref_trials: int, device: str, steps: int) -> list[dict]:
-    from sim import overparam as op
-    from sim.overparam_reference import gd_one
-    from sim.registry import get
+    from sim.xudu import overparam as op
+    from sim.xudu.overparam_reference import gd_one
+    from sim.core.registry import get
 
     pr = op.OverparamProblem(n=5, d=10, trials=trials)
     W0, v = op.initial_students(pr, 0, device), op.teacher(pr, device)
@@ -103,10 +103,10 @@ def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_di
     the quick scale to Fig. 3's d = 300, N = 3000; ``steps`` AGD steps, stopping rule off), runs sharing a draw
     against the same runs with a copy of the data each, the per-step cost and memory of the paper-scale
     Fig. 2 and Fig. 4 cells, and optionally the wall time of every quick-scale zhang-* diagram."""
-    from sim.agd import AGD, run_agd
-    from sim.registry import get
-    from sim.sparse_reference import agd_one
-    from sim.sparse_teacher import SparseProblem, free_index, init_at_distance, make_instance
+    from sim.zhang.agd import AGD, run_agd
+    from sim.core.registry import get
+    from sim.zhang.sparse_reference import agd_one
+    from sim.zhang.sparse_teacher import SparseProblem, free_index, init_at_distance, make_instance
 
     rows = []
     for K, d, r, N in ((3, 60, 10, 600), (5, 100, 20, 1000), (5, 300, 100, 3000)):
@@ -164,7 +164,7 @@ def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_di
         import tempfile
         from pathlib import Path
 
-        from sim.sweep import SweepSpec, run
+        from sim.core.sweep import SweepSpec, run
         for name in ("zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
                      "zhang-tensor-init"):
             with tempfile.TemporaryDirectory() as tmp:

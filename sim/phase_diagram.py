@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from sim import registry
-from sim.sweep import ResultsError, SweepSpec, read_summary, run
-from theory.cli import Parser, fail, output_folder, positive_int
+from sim.core import registry
+from sim.core.sweep import ResultsError, SweepSpec, read_summary, run
+from theory.core.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
 

@@ -20,8 +20,8 @@ def one_thread():
 def tiny_diagram():
     """A function registering ``test-tiny-<name>``: a registered diagram's cells, runner, summary and plot
     with small parameters at both scales (the real registration is left as it is).  Returns the new name."""
-    from sim import registry
-    from sim.registry import Diagram, register
+    from sim.core import registry
+    from sim.core.registry import Diagram, register
 
     def make(name: str, params: dict) -> str:
         base = registry.get(name)

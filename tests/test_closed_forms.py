@@ -4,8 +4,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from theory import closed_forms as cf
-from theory.numeric_checks import mpmath_derived, scipy_reduced_solution
+from theory.lrr import closed_forms as cf
+from theory.lrr.numeric_checks import mpmath_derived, scipy_reduced_solution
 
 pos = st.floats(0.05, 5.0)
 sign = st.sampled_from([-1.0, 1.0])

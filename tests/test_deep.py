@@ -121,7 +121,7 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
 def test_run_folders_follow_the_results_contract(tmp_path):
     """A finished run is reused, never overwritten; another run is refused even when the checkpoint is gone;
     a folder that is not a run folder, a folder in use, a damaged checkpoint: refused, naming what."""
-    from sim.folders import ResultsError, folder_lock
+    from sim.core.folders import ResultsError, folder_lock
 
     d = _tiny_data()
     tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)

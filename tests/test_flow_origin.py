@@ -1,4 +1,4 @@
-"""The exact flow at w = 0, where every sample switches at once (sim.flow.origin_exit).
+"""The exact flow at w = 0, where every sample switches at once (sim.lrr.flow.origin_exit).
 
 Hand-built cases whose answer is solved by hand: with the far side's active set S fixed, the flow converges
 to a w = C1(S)^-1 C2(S) on the conserved level a^2 - ||w||^2 = a0^2 - ||w0||^2 (a "cross" case), or it
@@ -12,8 +12,8 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.special import expit
 
-from sim.flow import integrate_flow, origin_exit
-from sim.trainers import Flow
+from sim.lrr.flow import integrate_flow, origin_exit
+from sim.lrr.trainers import Flow
 
 X1 = np.array([[1.0], [2.0], [-1.0], [-2.0]])
 X2 = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])

@@ -1,7 +1,8 @@
 import numpy as np
 from hypothesis import given, strategies as st
 
-from theory import appendix_a2 as a2, gaussian
+from theory.lrr import appendix_a2 as a2
+from theory.core import gaussian
 
 
 @given(seed=st.integers(0, 10_000), d=st.integers(2, 6))

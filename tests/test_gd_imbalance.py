@@ -1,21 +1,21 @@
-"""sim.imbalance: the per-step law of the imbalance a^2 - ||w||^2 under GD, on trajectories of sim.trainers' GD.
+"""sim.lrr.imbalance: the per-step law of the imbalance a^2 - ||w||^2 under GD, on trajectories of sim.lrr.trainers' GD.
 
 Under the flow a^2 - ||w||^2 is conserved (Lemma 2.2's premise).  One GD step changes it by exactly
 eta^2 (g_a^2 - ||g_w||^2): the first-order term -2 eta (a g_a - w . g_w) vanishes identically because
 g_a = w . m and g_w = a m.  These tests check that identity to round-off on real trajectories (gradients from
 autograd, not from the code under test), its closed form, and that the tracked GD and cycles are the very
-iterates of sim.trainers / sim.cycles.
+iterates of sim.lrr.trainers / sim.lrr.cycles.
 """
 
 import numpy as np
 import pytest
 import torch
 
-from sim.cycles import CycleConfig, run_cycles
-from sim.imbalance import (flip_prediction, gd_sign_cell, gd_tracked, imbalance, phi_coefficient,
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.imbalance import (flip_prediction, gd_sign_cell, gd_tracked, imbalance, phi_coefficient,
                            run_cycles_tracked, step_increment, summarize_gd_sign)
-from sim.neuron import NeuronProblem, full_mask, loss_only, sample
-from sim.trainers import GD, train
+from sim.lrr.neuron import NeuronProblem, full_mask, loss_only, sample
+from sim.lrr.trainers import GD, train
 
 EPS = np.finfo(float).eps
 
@@ -28,7 +28,7 @@ def _autograd(theta, X, y, mask):
 
 @pytest.mark.parametrize("quadrant,lr", [("-+", 0.5), ("-+", 2.0), ("+-", 1.0), (None, 0.25)])
 def test_per_step_imbalance_law_holds_to_round_off_on_gd_trajectories(quadrant, lr):
-    """delta_{k+1} - delta_k = eta^2 (g_a^2 - ||g_w||^2) at every step of sim.trainers' GD (one step per call),
+    """delta_{k+1} - delta_k = eta^2 (g_a^2 - ||g_w||^2) at every step of sim.lrr.trainers' GD (one step per call),
     with a pruned mask, to a few ulps of the scale a^2 + ||w||^2; the first-order term is round-off."""
     torch.manual_seed(0)
     b = sample(NeuronProblem(d=10, n=200, sigma=0.1, trials=6, quadrant=quadrant), seed=3)
@@ -89,7 +89,7 @@ def test_gd_keeps_balance_at_d1_but_not_at_d10():
 
 def test_gd_tracked_is_sim_trainers_gd_iterate_for_iterate():
     b = sample(NeuronProblem(d=5, n=120, sigma=0.1, trials=4, quadrant="-+"), seed=2)
-    P = 3  # three runs per data set, as the methods of a trial in sim.cycles
+    P = 3  # three runs per data set, as the methods of a trial in sim.lrr.cycles
     theta = b.theta0.repeat_interleave(P, 0) * (1 + 0.1 * torch.arange(P, dtype=torch.float64)).repeat(4)[:, None]
     y = b.y.repeat_interleave(P, 0)
     mask = full_mask(4 * P, 5)

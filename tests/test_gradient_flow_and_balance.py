@@ -3,9 +3,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from theory import balancedness, gradient_flow as gf
-from theory.matrix_algebra import identical, normalize, is_zero
-from theory.numeric_checks import integrate_theta
+from theory.lrr import balancedness, gradient_flow as gf
+from theory.lrr.matrix_algebra import identical, normalize, is_zero
+from theory.lrr.numeric_checks import integrate_theta
 
 
 def test_eq3_and_eq7_match_their_derivations():

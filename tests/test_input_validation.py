@@ -8,12 +8,12 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from sim.cycles import CycleConfig, run_cycles
-from sim.neuron import NeuronBatch, NeuronProblem, sample
-from sim.overparam import GD as OverparamGD, OverparamProblem, initial_students, run_flow, teacher
-from sim.sparse_teacher import SparseProblem, init_at_distance, make_instance
-from sim.trainers import GD, LBFGS, Flow
-from theory.single_neuron_limits import D1Data
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.neuron import NeuronBatch, NeuronProblem, sample
+from sim.xudu.overparam import GD as OverparamGD, OverparamProblem, initial_students, run_flow, teacher
+from sim.zhang.sparse_teacher import SparseProblem, init_at_distance, make_instance
+from sim.lrr.trainers import GD, LBFGS, Flow
+from theory.lrr.single_neuron_limits import D1Data
 
 not_positive = st.one_of(st.just(math.nan), st.just(math.inf), st.just(-math.inf),
                          st.floats(max_value=0.0, allow_nan=False))

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from hypothesis import given, settings, strategies as st
 
-from theory import overparam_neuron as op
-from theory.xudu_claims import _mc_loss_grad
+from theory.xudu import overparam_neuron as op
+from theory.xudu.claims import _mc_loss_grad
 
 
 @settings(max_examples=12, deadline=None)

@@ -1,4 +1,4 @@
-"""Model-free local exponents of :mod:`sim.rates` on laws whose local exponent is known in closed form.
+"""Model-free local exponents of :mod:`sim.xudu.rates` on laws whose local exponent is known in closed form.
 
 p_loc(T) = d log L / d log T.  For L = C (T + T0)^p it is p T/(T + T0) (-> p); for a sum of power laws it
 tends to the slowest (largest) exponent; for exp(-a T) it is -a T (diverges).  The gradient form
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.rates import (FLOOR, gradient_local_exponent, late_local_exponent, local_exponent, power_law_exponent,
+from sim.xudu.rates import (FLOOR, gradient_local_exponent, late_local_exponent, local_exponent, power_law_exponent,
                        shifted_power_law, step_local_exponent)
 
 
@@ -168,7 +168,7 @@ def test_shape_mismatch_is_an_error():
 def test_shifted_power_law_rejects_malformed_times_and_leaves_undecidable_trials_unfitted():
     import pytest
 
-    from sim.rates import shifted_power_law
+    from sim.xudu.rates import shifted_power_law
 
     t = np.arange(1.0, 2001.0)
     good = 3.0 * (t + 20.0) ** -3.0

@@ -16,7 +16,7 @@ import pytest
 from figures import report
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST_CLAIMS = ("lrr.reduction", "lrr.eq4", "lrr.eq13", "xd.toy3.equal", "zh.thm2.rates")
+FAST_CLAIMS = ("lrr.reduction", "lrr.eq4", "lrr.eq13", "xudu.toy3.equal", "zhang.thm2.rates")
 
 
 def tiny_png(width: int = 3, height: int = 2) -> bytes:
@@ -43,7 +43,7 @@ def fake_folder(results: Path, name: str, scale: str, header: list[str], rows: l
 @pytest.fixture(scope="module")
 def fast_verify(tmp_path_factory) -> Path:
     """Real theory.verify output for a few fast claims (one of each finding class among them)."""
-    from theory.claims import load_all, run_claim
+    from theory.core.claims import load_all, run_claim
 
     path = tmp_path_factory.mktemp("verify") / "verify.json"
     claims = load_all()  # theory.verify --only takes one glob: the same run_claim / as_dict, for these five
@@ -102,8 +102,8 @@ def test_summary_parser_escapes_and_rejects():
 
 
 def test_report_from_a_fake_results_tree(fake_results, fast_verify, tmp_path, tiny_diagram):
-    from sim import registry
-    from theory.claims import load_all
+    from sim.core import registry
+    from theory.core.claims import load_all
 
     tiny = tiny_diagram("lrr-fig2a", registry.get("lrr-fig2a").scales["quick"])  # a test- diagram: skipped
     fake_folder(fake_results, tiny, "quick", ["cell"], [["x"]])
@@ -130,7 +130,7 @@ def test_report_from_a_fake_results_tree(fake_results, fast_verify, tmp_path, ti
     assert page.count("What was not reproduced and why") == 3
     assert page.index('id="dg-lrr-fig2a"') < pos[1] < page.index('id="dg-zhang-fig3"') < pos[2] < \
         page.index('id="dg-xudu-rates"')
-    assert page.index('id="claim-zh.thm2.rates"') > pos[1] and page.index('id="claim-xd.toy3.equal"') > pos[2]
+    assert page.index('id="claim-zhang.thm2.rates"') > pos[1] and page.index('id="claim-xudu.toy3.equal"') > pos[2]
     # images: the paper-scale folder wins over quick; every payload is a real PNG
     payloads = imgs(page)
     assert len(payloads) == page.count("<img ") == 4
@@ -161,7 +161,7 @@ def test_cli_errors(tmp_path, fast_verify):
 def test_full_verify_json_every_claim_with_its_status(fake_results, tmp_path):
     """The real ``python -m theory.verify --json`` output (all claims, ~15-40 s): every claim is in the report
     with its status, none missing."""
-    from theory.claims import load_all
+    from theory.core.claims import load_all
 
     vj = tmp_path / "verify.json"
     subprocess.run([sys.executable, "-m", "theory.verify", "--json", str(vj)], cwd=ROOT, check=True,

@@ -5,13 +5,13 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from sim import reference as ref
-from sim.cycles import CycleConfig, run_cycles
-from sim.intervals import wilson
-from sim.neuron import NeuronProblem, sample
-from sim.predictions import predicted_rate, predicted_success
-from sim.prune import level_counts, magnitude_prune
-from sim.trainers import GD, LBFGS
+from sim.lrr import reference as ref
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.core.intervals import wilson
+from sim.lrr.neuron import NeuronProblem, sample
+from sim.lrr.predictions import predicted_rate, predicted_success
+from sim.lrr.prune import level_counts, magnitude_prune
+from sim.lrr.trainers import GD, LBFGS
 
 
 def test_level_counts_reach_one_input_like_fig2a():

@@ -1,15 +1,15 @@
-"""sim.neuron, sim.trainers, sim.flow against autograd, Monte Carlo, torch.optim.LBFGS and scipy."""
+"""sim.lrr.neuron, sim.lrr.trainers, sim.lrr.flow against autograd, Monte Carlo, torch.optim.LBFGS and scipy."""
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from sim import reference as ref
-from sim.flow import integrate_flow
-from sim.neuron import NeuronProblem, full_mask, grad_only, loss_and_grad, population_relative_error, sample
-from sim.trainers import GD, LBFGS, Flow, train
-from theory.numeric_checks import integrate_theta
+from sim.lrr import reference as ref
+from sim.lrr.flow import integrate_flow
+from sim.lrr.neuron import NeuronProblem, full_mask, grad_only, loss_and_grad, population_relative_error, sample
+from sim.lrr.trainers import GD, LBFGS, Flow, train
+from theory.lrr.numeric_checks import integrate_theta
 
 
 def _batch(d=4, n=60, sigma=0.1, trials=5, seed=0, quadrant=None):
@@ -38,7 +38,7 @@ def test_gradient_matches_autograd_and_numpy(d, seed):
 @pytest.mark.parametrize("trainer", [GD(lr=0.5, steps=300), LBFGS(epochs=40), Flow(t_end=20.0)],
                          ids=["gd", "lbfgs", "flow"])
 def test_runs_sharing_a_data_set_match_the_same_runs_with_their_own_copy(trainer):
-    """X (G, n, d) read by P = 3 runs each (as the methods of one trial in sim.cycles) against X copied per run.
+    """X (G, n, d) read by P = 3 runs each (as the methods of one trial in sim.lrr.cycles) against X copied per run.
     Draws 0-3 are noise-free and all their runs start at the teacher, so L-BFGS finishes them at once and
     drops them from its working batch; in some other draws one run finishes long before the rest: it waits,
     frozen, while its draw stays in the batch.  (Far from the teacher, L-BFGS with lr = 1 amplifies
@@ -101,7 +101,7 @@ def test_bad_problem_input(kwargs, word):
 
 @pytest.mark.parametrize("d, n, seed, max_iter", [(5, 200, 3, 20), (1, 100, 0, 20), (3, 100, 5, 4), (8, 150, 2, 20)])
 def test_batched_lbfgs_is_torch_lbfgs_per_trial(d, n, seed, max_iter):
-    """Cases whose steps stay moderate (see sim.trainers.LBFGS on round-off after very long steps)."""
+    """Cases whose steps stay moderate (see sim.lrr.trainers.LBFGS on round-off after very long steps)."""
     b = _batch(d=d, n=n, trials=4, seed=seed)
     mask = full_mask(4, d)
     tr = LBFGS(epochs=5, max_iter=max_iter)
@@ -172,7 +172,7 @@ def test_event_flow_reaches_the_origin_where_scipys_event_root_finder_gave_up():
     """Run 40 of the paper-scale lrr-fig2a-flow (-,-) cell, a level that keeps inputs 1 and 10: w runs
     into the origin at t ~ 82.7, every margin reaches 0 there with slopes 1e4 apart, and locating that
     instant took brentq 103 iterations, more than the 100 solve_ivp allows (it raised and stopped the sweep)."""
-    from sim.sweep import cell_seed
+    from sim.core.sweep import cell_seed
 
     batch = sample(NeuronProblem(d=10, n=1000, sigma=0.1, trials=100, quadrant="--"), cell_seed(0, "d10_qmm"))
     X, y = batch.X[40].numpy(), batch.y[40].numpy()
@@ -186,11 +186,11 @@ def test_event_flow_reaches_the_origin_where_scipys_event_root_finder_gave_up():
 
 
 def test_segment_solver_is_solve_ivp_step_for_step():
-    """sim.flow's own loop replaces solve_ivp only to allow brentq more iterations: on a system where
+    """sim.lrr.flow's own loop replaces solve_ivp only to allow brentq more iterations: on a system where
     solve_ivp's root finder converges, times, states and event lists agree exactly."""
     from scipy.integrate import solve_ivp
 
-    from sim.flow import _solve_segment
+    from sim.lrr.flow import _solve_segment
 
     A = np.array([[-0.1, 1.0, 0.0], [-1.0, -0.1, 0.3], [0.0, -0.3, -0.05]])
     rhs = lambda y: A @ y + np.array([0.0, 0.0, 0.02 * y[0] * y[1]])  # noqa: E731

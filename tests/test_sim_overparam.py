@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sim import overparam as op
-from sim.overparam_reference import gd_one
-from sim.rates import linear_rate, median_ci, phases, power_law_exponent, shifted_power_law
+from sim.xudu import overparam as op
+from sim.xudu.overparam_reference import gd_one
+from sim.core.intervals import median_ci
+from sim.xudu.rates import linear_rate, phases, power_law_exponent, shifted_power_law
 
 
 def test_batched_gd_equals_per_trial_numpy_oracle():
@@ -79,7 +80,7 @@ def test_empirical_gd_approaches_population_for_large_N():
     W0, v = op.initial_students(pr, 0), op.teacher(pr)
     X, y = op.sample_data(pr, 0)
     emp, grad = op.empirical_loss_grad(W0 * 40, X, y)
-    from theory.overparam_neuron import population_grad, population_loss
+    from theory.xudu.overparam_neuron import population_grad, population_loss
     assert torch.allclose(emp, population_loss(W0 * 40, v), rtol=0.05)
     assert torch.allclose(grad, population_grad(W0 * 40, v), atol=0.02)
     tr = op.run_gd(W0, v, op.GD(lr=0.1, steps=300, records=5), data=(X, y))
@@ -165,7 +166,7 @@ def test_rate_fits_recover_known_laws():
 
 
 def test_xudu_diagrams_are_registered_with_both_scales():
-    from sim import registry
+    from sim.core import registry
 
     ds = registry.load_all()
     for name in ("xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow"):
@@ -174,10 +175,10 @@ def test_xudu_diagrams_are_registered_with_both_scales():
 
 
 def test_a_tiny_xudu_sweep_runs_resumes_and_plots(tmp_path):
-    from sim import registry
-    from sim.registry import Diagram, register
-    from sim.sweep import SweepSpec, read_summary, run
-    from sim.xudu_diagrams import COLUMNS, run_overparam_cell, summarize_overparam, _rates_cells, _plot
+    from sim.core import registry
+    from sim.core.registry import Diagram, register
+    from sim.core.sweep import SweepSpec, read_summary, run
+    from sim.xudu.diagrams import COLUMNS, run_overparam_cell, summarize_overparam, _rates_cells, _plot
 
     name = "test-tiny-xudu"
     if name not in registry._REGISTRY:

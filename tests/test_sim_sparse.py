@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from sim.agd import AGD, run_agd
-from sim.sparse_reference import agd_one, risk_grad_one
-from sim.sparse_teacher import (SparseProblem, check_student_mask, free_index, hessian, init_at_distance,
+from sim.zhang.agd import AGD, run_agd
+from sim.zhang.sparse_reference import agd_one, risk_grad_one
+from sim.zhang.sparse_teacher import (SparseProblem, check_student_mask, free_index, hessian, init_at_distance,
                                 make_instance, relative_error, relative_error_perm, risk, risk_grad)
 
 
@@ -166,7 +166,7 @@ def test_a_student_mask_missing_the_teacher_is_named():
 
 
 def test_hessian_at_W_star_approaches_the_population_value_for_disjoint_supports():
-    from theory.relu_moments import population_hessian_eigenvalues
+    from theory.zhang.relu_moments import population_hessian_eigenvalues
 
     K = 3
     inst = make_instance(SparseProblem(K=K, d=12, r=4, N=200_000, trials=2, layout="disjoint"), seed=2)
@@ -180,7 +180,7 @@ def test_hessian_at_W_star_approaches_the_population_value_for_disjoint_supports
 
 
 def test_tensor_initialization_lands_where_agd_succeeds_with_enough_samples():
-    from sim.tensor_init import tensor_init
+    from sim.zhang.tensor_init import tensor_init
 
     inst = make_instance(SparseProblem(K=2, d=5, r=5, N=400_000, trials=4), seed=3)
     W0, info = tensor_init(inst, seed=1)
@@ -202,7 +202,7 @@ def test_relative_error_perm_ignores_relabelling():
 
 
 def test_fits_recover_known_lines_and_crossings():
-    from sim.zhang_fits import convergence_rate, crossing, line_fit
+    from sim.zhang.fits import convergence_rate, crossing, line_fit
 
     rng = np.random.default_rng(0)
     x = np.linspace(1, 10, 30)
@@ -220,7 +220,7 @@ def test_fits_recover_known_lines_and_crossings():
 
 
 def test_zhang_diagrams_are_registered_with_both_scales():
-    from sim import registry
+    from sim.core import registry
 
     ds = registry.load_all()
     for name in ("zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
@@ -241,7 +241,7 @@ def test_zhang_diagrams_are_registered_with_both_scales():
 def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, tiny_diagram, name, params, png):
     import json
 
-    from sim.sweep import SweepSpec, read_summary, run
+    from sim.core.sweep import SweepSpec, read_summary, run
 
     tiny = tiny_diagram(name, params)
     out = run(SweepSpec(tiny), out=tmp_path / "r", progress=False)

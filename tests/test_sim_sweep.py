@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from sim import phase_diagram, registry
-from sim.lrr_diagrams import run_neuron_cell, summarize_neuron
-from sim.registry import Diagram
-from sim.sweep import ResultsError, SweepSpec, read_cell, read_summary, run
+from sim import phase_diagram
+from sim.core import registry
+from sim.lrr.diagrams import run_neuron_cell, summarize_neuron
+from sim.core.registry import Diagram
+from sim.core.sweep import ResultsError, SweepSpec, read_cell, read_summary, run
 
 TINY = "test-tiny-neuron"
 
@@ -68,7 +69,7 @@ def test_resume_recomputes_only_missing_cells_and_never_overwrites(tmp_path):
 
 
 def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(tmp_path):
-    from sim.sweep import folder_lock
+    from sim.core.sweep import folder_lock
 
     out = tmp_path / "busy"
     with folder_lock(out):  # as a concurrent run would hold it
@@ -104,7 +105,7 @@ def test_results_files_are_readable_like_ordinary_files_and_cells_keep_their_rec
     import os
     import stat
 
-    from sim.sweep import read_cell_records
+    from sim.core.sweep import read_cell_records
 
     old = os.umask(0o022)
     try:
@@ -121,7 +122,7 @@ def test_results_files_are_readable_like_ordinary_files_and_cells_keep_their_rec
 
 
 def test_worker_plan_caps_workers_at_cpus_and_cells_and_splits_the_threads():
-    from sim.sweep import worker_plan
+    from sim.core.sweep import worker_plan
 
     assert worker_plan(1000, 4, cpus=2, load=0) == (2, 1, "--workers 1000 capped to 2 (2 CPU(s) available and 4 cell(s) to run)")
     assert worker_plan(8, 3, cpus=16, load=0) == (3, 5, "--workers 8 capped to 3 (3 cell(s) to run)")
@@ -136,7 +137,7 @@ def test_worker_plan_caps_workers_at_cpus_and_cells_and_splits_the_threads():
 
 
 def test_resumed_cells_record_the_commit_they_were_computed_at(tmp_path, monkeypatch):
-    from sim import provenance
+    from sim.core import provenance
 
     monkeypatch.setattr(provenance, "git_commit", lambda: "commit-A")
     out = _run(tmp_path / "p")
@@ -202,7 +203,7 @@ def test_bad_cell_parameters_name_the_parameter():
 
 
 def test_a_diverged_run_is_a_counted_failure_and_stays_out_of_the_median_error():
-    from sim.outcome import success
+    from sim.lrr.outcome import success
 
     cell = _cells({"trials": 4})[1]
     arr = run_neuron_cell(cell, 0, "cpu")

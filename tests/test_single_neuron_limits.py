@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from theory import single_neuron_limits as snl
-from theory.numeric_checks import integrate_theta
+from theory.lrr import single_neuron_limits as snl
+from theory.lrr.numeric_checks import integrate_theta
 
 
 def test_only_the_positive_quadrant_can_succeed():

@@ -1,8 +1,8 @@
-"""Paper 001 (Zhang et al.), Lemma 1: the tensor initialization's decomposition (``sim.tensor_init.decompose``,
+"""Paper 001 (Zhang et al.), Lemma 1: the tensor initialization's decomposition (``sim.zhang.tensor_init.decompose``,
 the code path the sample moments go through) recovers W* from the exact population moments.
 
 The closed form (``PopulationMoments``): in z = S~^(-1/2) x~, M_k = sum_j (1/K) m_k(||w_j||) rho_j^k
-abar_j^(x)k with a_j = L_j w_j and the m_k of ``theory.relu_moments``; E[y x] = sum_j (1/K) m_1(||w_j||) wbar_j.
+abar_j^(x)k with a_j = L_j w_j and the m_k of ``theory.zhang.relu_moments``; E[y x] = sum_j (1/K) m_1(||w_j||) wbar_j.
 Before the 2026-11 fix the back-mapping read abar_j as w_j's direction, exact for disjoint and identical
 supports but off by 0.7-1.1 (relative error) on the paper's overlapping random supports even with exact
 moments; ``test_population_moments_recover_w_star[overlap-*]`` fails there.
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from sim.sparse_teacher import SparseProblem, free_index, make_instance, relative_error, relative_error_perm
-from sim.tensor_init import EmpiricalMoments, PopulationMoments, geometry, population_init
+from sim.zhang.sparse_teacher import SparseProblem, free_index, make_instance, relative_error, relative_error_perm
+from sim.zhang.tensor_init import EmpiricalMoments, PopulationMoments, geometry, population_init
 
 LAYOUTS = {"dense": dict(d=12, r=12, layout="random"), "disjoint": dict(d=50, r=10, layout="disjoint"),
            "overlap": dict(d=30, r=12, layout="random")}
@@ -67,7 +67,7 @@ def test_tiny_tinit_sweep_records_population_limit_and_fits(tmp_path, tiny_diagr
     (~0: the decomposition is exact) and the exact-P2/P4 ablations, and fits.json is written by sim."""
     import json
 
-    from sim.sweep import SweepSpec, read_summary, run
+    from sim.core.sweep import SweepSpec, read_summary, run
 
     params = {"configs": [{"layout": "random", "K": 2, "d": 6, "r": 6}, {"layout": "random", "K": 2, "d": 10, "r": 5}],
               "Ns": [2000, 20000], "trials": 3, "n_agd": 500, "max_iter": 300, "eta": 0.5, "beta": 0.2, "tol": 1e-8}

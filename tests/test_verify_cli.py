@@ -1,7 +1,7 @@
 import json
 
-from theory import claims
-from theory.claims import Outcome, Status
+from theory.core import claims
+from theory.core.claims import Outcome, Status
 from theory.verify import main
 
 

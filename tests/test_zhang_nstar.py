@@ -1,4 +1,4 @@
-"""Paper 001 (Zhang et al.), Fig. 4: the N* locator of sim/zhang_nstar.py on known success curves, and its
+"""Paper 001 (Zhang et al.), Fig. 4: the N* locator of sim/zhang/nstar.py on known success curves, and its
 adapter to the batched AGD engine (nested data)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sim.zhang_nstar import (NestedDraws, bisect_nstar, isotonic, isotonic_crossing, locate_nstar, logistic_fit,
+from sim.zhang.nstar import (NestedDraws, bisect_nstar, isotonic, isotonic_crossing, locate_nstar, logistic_fit,
                              nstar_estimates, nstar_line, weighted_line_fit)
 
 M_TRUE, S_TRUE = math.log(300.0), 0.15  # p(N) = 1 / (1 + exp(-(log N - M_TRUE) / S_TRUE)): N* = 300
@@ -148,7 +148,7 @@ def test_nested_draws_share_teacher_and_prefix_data_across_N():
 def test_agd_recovery_on_nested_draws_fails_below_K_r_and_succeeds_well_above():
     """N < K r samples leave the K r free weights undetermined (rank of the Jacobian <= N): no run may
     recover W*; at N = 6 K r with a generous budget every run does."""
-    from sim.agd import AGD
+    from sim.zhang.agd import AGD
 
     torch.set_num_threads(1)
     dr = NestedDraws(K=2, d=10, r=4, trials=6, lam=0.5, seed=2)

@@ -1,8 +1,12 @@
-"""Machine-checked mathematics of the three papers.
+"""Machine-checked mathematics of the three papers, one subpackage per paper (same slugs as :mod:`sim`).
 
-Each checkable statement is a registered claim (:mod:`theory.claims`); ``python -m theory.verify`` runs
-them all.  The maths lives in modules named for what they are: :mod:`theory.gradient_flow` (eqs. 1-3, 7),
-:mod:`theory.balancedness`, :mod:`theory.closed_forms` (eqs. 4-6 and the numeric evaluators),
-:mod:`theory.gaussian` (population expectations), :mod:`theory.single_neuron_limits` (Theorem 2.1,
-Lemma 2.2) and :mod:`theory.appendix_a2` (eqs. 8-15).
+Each checkable statement is a registered claim (:mod:`theory.core.claims`) with an id that starts with its
+paper's slug (``lrr.*``, ``zhang.*``, ``xudu.*``); ``python -m theory.verify`` runs them all.
+
+* :mod:`theory.lrr`   paper 000: gradient flow of the single neuron (eqs. 1-3, 7), balancedness, the closed
+  forms of App. A.1 (eqs. 4-6), Theorem 2.1 / Lemma 2.2, App. A.2 (eqs. 8-15), their claims;
+* :mod:`theory.zhang` paper 001: Gaussian moments of a ReLU unit (tensor initialization), its claims;
+* :mod:`theory.xudu`  paper 002: the population loss of n students and one teacher, its claims;
+* :mod:`theory.core`  the claim registry, Gaussian expectations of ReLU features, input validation, the
+  command-line conventions every entry point of the toolkit shares.
 """

@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
-from theory.closed_forms import w_closed_form
-from theory.numeric_checks import scipy_reduced_solution
+from theory.lrr.closed_forms import w_closed_form
+from theory.lrr.numeric_checks import scipy_reduced_solution
 
 
 def main() -> None:

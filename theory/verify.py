@@ -15,8 +15,8 @@ import sys
 import textwrap
 import time
 
-from theory.claims import FINDINGS, ClaimResult, load_all, run_claim
-from theory.cli import Parser, fail, output_file
+from theory.core.claims import FINDINGS, ClaimResult, load_all, run_claim
+from theory.core.cli import Parser, fail, output_file
 
 
 def _versions() -> dict:

@@ -1,15 +1,15 @@
 """Backs paper_repro.md, paper 000, "The exact gradient flow" (lrr-fig2a-flow): the flow's outcome per run
-against a second trainer (small-step GD over the same time, :mod:`sim.lrr_flow_check`) and, for IMP in
+against a second trainer (small-step GD over the same time, :mod:`sim.lrr.flow_check`) and, for IMP in
 (+,-), against the sign of the noise term C2^- of the one input kept (the Filippov crossing rule, computed
 from the data alone).  Tolerance: run-by-run agreement in every trial (d = 10, n = 1000, sigma = 0.1,
 t_end = 200, GD lr 0.05 for 4000 steps per level, 8 trials of the (+,-) quadrant)."""
 
 import numpy as np
 
-from sim.cycles import CycleConfig, run_cycles
-from sim.lrr_flow_check import gd_counterpart, last_kept_noise_terms
-from sim.neuron import NeuronProblem, sample
-from sim.trainers import Flow
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.flow_check import gd_counterpart, last_kept_noise_terms
+from sim.lrr.neuron import NeuronProblem, sample
+from sim.lrr.trainers import Flow
 
 CELL = {"trainer": {"name": "flow", "t_end": 200.0}, "rewind_step": 1}
 

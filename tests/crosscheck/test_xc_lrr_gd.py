@@ -8,11 +8,11 @@ IMP-balanced fails" (test ii), and the GD imbalance law of *Why the simulations 
 import numpy as np
 import pytest
 
-from sim.cycles import CycleConfig, run_cycles
-from sim.imbalance import gd_tracked
-from sim.neuron import NeuronProblem, full_mask, sample
-from sim.predictions import predicted_success
-from sim.trainers import GD, LBFGS
+from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.imbalance import gd_tracked
+from sim.lrr.neuron import NeuronProblem, full_mask, sample
+from sim.lrr.predictions import predicted_success
+from sim.lrr.trainers import GD, LBFGS
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -22,7 +22,7 @@ def test_d1_gd_outcome_equals_theorem_21_in_every_run():
     """Row `lrr.thm21` / Fig. 18, d = 1 ("all methods identical, (+,+) succeeds, all else fails").
 
     Second computation: GD with lr 0.05 (small steps) instead of L-BFGS / the flow; the prediction is
-    Theorem 2.1 in closed form (sim.predictions -> theory.single_neuron_limits.d1_limit).  Tolerance: none,
+    Theorem 2.1 in closed form (sim.lrr.predictions -> theory.lrr.single_neuron_limits.d1_limit).  Tolerance: none,
     the outcome must equal the prediction in every one of the 4 quadrants x 10 runs x 4 methods.
 
     Time window: at d = 1 GD keeps a^2 - w^2 = 0 up to round-off (the increment is -eta^2 m^2 delta), so in

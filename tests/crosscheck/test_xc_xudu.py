@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from sim.overparam import GD, OverparamProblem, initial_students, run_flow, run_gd, teacher
-from sim.rates import (gradient_local_exponent, late_local_exponent, linear_rate, local_exponent,
+from sim.xudu.overparam import GD, OverparamProblem, initial_students, run_flow, run_gd, teacher
+from sim.xudu.rates import (gradient_local_exponent, late_local_exponent, linear_rate, local_exponent,
                        shifted_power_law, step_local_exponent)
-from theory.overparam_neuron import Geometry
+from theory.xudu.overparam_neuron import Geometry
 
 torch.set_num_threads(1)
 

@@ -8,8 +8,8 @@ deficit one decade earlier is larger); and in every run the phases come in the p
 import numpy as np
 import pytest
 
-from sim.overparam import OverparamProblem, initial_students, run_flow, teacher
-from sim.rates import late_local_exponent, phases
+from sim.xudu.overparam import OverparamProblem, initial_students, run_flow, teacher
+from sim.xudu.rates import late_local_exponent, phases
 
 
 @pytest.mark.parametrize("n", [2, 3])

@@ -4,7 +4,7 @@ with r, but through the iteration budget (conditioning), not through a basin bou
 
 That verdict was read off one cap (runs at r = 40 that hit the 3000-step cap).  The second computation
 re-runs the same draws and starts with a 10x larger cap and classifies every failure
-(``sim.zhang_diagrams.run_fig2_cap``): ran to the cap still converging, ran to the cap stalled (error and
+(``sim.zhang.diagrams.run_fig2_cap``): ran to the cap still converging, ran to the cap stalled (error and
 training risk no longer falling), stopped away from W*, diverged.  At quick scale (``zhang-fig2-cap``,
 results/zhang-nstar-fig2-cap) it splits the r = 40 failures into two kinds: those still converging, which
 the larger cap turns into successes (the budget), and those stalled at a point with non-zero training risk
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim.zhang_diagrams import FAILURE_KINDS, SUCCESS, run_fig2_cap
+from sim.zhang.diagrams import FAILURE_KINDS, SUCCESS, run_fig2_cap
 
 CELL = {"key": "r40", "K": 3, "d": 60, "N": 600, "r": 40, "lams": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "trials": 4,
         "init": "sphere", "caps": [3000, 30_000], "eta": 0.5, "beta": 0.2, "tol": 1e-8}

@@ -2,8 +2,8 @@
 convergence rate is almost linear in sqrt(r); AGD (beta = 0.2) faster than GD" (`zhang-fig3`, reproduced).
 
 Second computation: the rate from the spectrum of the empirical Hessian at W* instead of a fit to the
-error curve.  sim/agd.py iterates W <- W - eta grad f + beta (W - W_prev) on the risk
-f = (1/2N) sum_n (g(x_n; W) - y_n)^2 with g = (1/K) sum_j relu(w_j^T x_{Omega_j}) (sim/sparse_teacher.py,
+error curve.  sim/zhang/agd.py iterates W <- W - eta grad f + beta (W - W_prev) on the risk
+f = (1/2N) sum_n (g(x_n; W) - y_n)^2 with g = (1/K) sum_j relu(w_j^T x_{Omega_j}) (sim/zhang/sparse_teacher.py,
 ``risk_grad``: the gradient carries 1/(N K)), whose Hessian in the masked weights is exactly
 H = J^T J/(N K^2) (``hessian``; relu'' = 0).  With noiseless labels, near W* no activation changes sign,
 so the error obeys e <- e - eta H e + beta (e - e_prev) exactly: GD contracts it asymptotically by
@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from sim.agd import AGD, run_agd
-from sim.sparse_teacher import SparseProblem, hessian, init_at_distance, make_instance
-from sim.zhang_fits import convergence_rate
+from sim.zhang.agd import AGD, run_agd
+from sim.zhang.sparse_teacher import SparseProblem, hessian, init_at_distance, make_instance
+from sim.zhang.fits import convergence_rate
 
 torch.set_num_threads(1)
 

@@ -2,9 +2,9 @@
 successful estimation is linear in r"; ours at quick scale: N* = 35, 77, 173, 360 for r = 5, 10, 20, 40 read
 off the doubling grid N in {30, ..., 480}, "N* ~ 3.1 K r").
 
-The grid verdict is decided by ``sim.zhang_diagrams.run_fig4`` (independent draws per grid cell) and
-``sim.zhang_fits.transition_fit`` (linear interpolation in N between grid points).  The second computation
-is ``sim.zhang_nstar``: nested draws shared across N, bisection in log N, a logistic in log N with a
+The grid verdict is decided by ``sim.zhang.diagrams.run_fig4`` (independent draws per grid cell) and
+``sim.zhang.fits.transition_fit`` (linear interpolation in N between grid points).  The second computation
+is ``sim.zhang.nstar``: nested draws shared across N, bisection in log N, a logistic in log N with a
 bootstrap over draws.  Reduced size: K = 3, d = 40 as the quick diagram, fewer draws and r values.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim.agd import AGD
-from sim.zhang_diagrams import run_fig4, summarize_fig4
-from sim.zhang_fits import transition_fit
-from sim.zhang_nstar import NestedDraws, agd_evaluator, locate_nstar
+from sim.zhang.agd import AGD
+from sim.zhang.diagrams import run_fig4, summarize_fig4
+from sim.zhang.fits import transition_fit
+from sim.zhang.nstar import NestedDraws, agd_evaluator, locate_nstar
 
 K, D = 3, 40
 QUICK = AGD(eta=0.5, beta=0.2, max_iter=3000, tol=1e-8)  # the zhang-fig4 quick budget

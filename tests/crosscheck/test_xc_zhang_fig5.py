@@ -4,8 +4,8 @@ least-squares prediction, on the same draws.
 Near W* the minimizer of the empirical risk (2) with noise xi satisfies
 W_hat - W* ~ (J^T J)^(-1) J^T xi, J = the Jacobian of g(x_n; W) = (1/K) sum_j relu(w_j^T x_{n, Omega_j})
 with respect to the masked weights at W*: J_n = (1/K) [1{w*_j^T x_{n, Omega_j} > 0} x_{n, Omega_j}]_j.  The
-prediction (``sim.zhang_fig5_linear``) is numpy least squares on the instance's X, W* and noise vector; it
-does not use ``sim.agd`` or the risk/gradient code.  The AGD side is ``sim.zhang_diagrams.run_fig5`` itself
+prediction (``sim.zhang.fig5_linear``) is numpy least squares on the instance's X, W* and noise vector; it
+does not use ``sim.zhang.agd`` or the risk/gradient code.  The AGD side is ``sim.zhang.diagrams.run_fig5`` itself
 (the function that produces the row's numbers) on a reduced cell: K = 3, d = 40, N = 300,
 r in {5, 10, 20}, sigma/E_y in {0.01, 0.1}, 6 draws shared by the two levels, lam = 0.5, and the quick
 scale's AGD settings (eta 0.5, beta 0.2, tol 1e-8, cap 3000).
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim.zhang_diagrams import run_fig5
-from sim.zhang_fig5_linear import linearized_errors
+from sim.zhang.diagrams import run_fig5
+from sim.zhang.fig5_linear import linearized_errors
 
 CELL = {"K": 3, "d": 40, "N": 300, "lam": 0.5, "trials": 6, "noise_levels": [0.01, 0.1], "eta": 0.5, "beta": 0.2,
         "max_iter": 3000, "tol": 1e-8}

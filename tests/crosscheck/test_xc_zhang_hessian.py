@@ -1,14 +1,14 @@
 """Backs paper_repro.md, paper 001, the Theorem 1 row (`zhang-hessian`: the empirical Hessian's extreme
 eigenvalues approach the population ones as sqrt(K r / N) -> 0).  Second computation: the population Hessian
-at W* built from gate moments that sympy integrates (theory.relu_moments.population_hessian_disjoint, with
-each teacher neuron's own direction), against the empirical J^T J / (N K^2) of sim.sparse_teacher.hessian on
+at W* built from gate moments that sympy integrates (theory.zhang.relu_moments.population_hessian_disjoint, with
+each teacher neuron's own direction), against the empirical J^T J / (N K^2) of sim.zhang.sparse_teacher.hessian on
 N = 2e5 samples (disjoint supports).  Tolerance: every entry within 6 / sqrt(N) (relative to the largest
 entry), and K^2 lambda_min, K lambda_max within 2 % of the closed forms."""
 
 import numpy as np
 
-from sim.sparse_teacher import SparseProblem, free_index, hessian, make_instance
-from theory.relu_moments import population_hessian_disjoint, population_hessian_eigenvalues
+from sim.zhang.sparse_teacher import SparseProblem, free_index, hessian, make_instance
+from theory.zhang.relu_moments import population_hessian_disjoint, population_hessian_eigenvalues
 
 
 def test_empirical_hessian_at_w_star_tends_to_the_population_hessian():

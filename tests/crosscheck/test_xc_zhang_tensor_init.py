@@ -1,7 +1,7 @@
 """Cross-check of the Lemma 1 row (``zhang-tinit-n``): the tensor initialization from samples tends to its
 population limit.
 
-Two computations that share only the decomposition (``sim.tensor_init.decompose``): the closed-form moments
+Two computations that share only the decomposition (``sim.zhang.tensor_init.decompose``): the closed-form moments
 of the teacher (``population_init``, N = oo) and moments estimated from N samples (``tensor_init``), same
 seed (same alpha and Jennrich slices).  On small dense networks (K = 2 and 3, d = r = 4, 8 draws each) the
 median relative error of W(0) (best relabelling) must
@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from sim.sparse_teacher import SparseProblem, make_instance, relative_error_perm
-from sim.tensor_init import population_init, tensor_init
+from sim.zhang.sparse_teacher import SparseProblem, make_instance, relative_error_perm
+from sim.zhang.tensor_init import population_init, tensor_init
 
 
 @pytest.mark.parametrize("K", [2, 3])

@@ -1,0 +1,368 @@
+"""Run a registered diagram over its grid: parallel, resumable, deterministic, with saved provenance.
+
+Layout of a results folder::
+
+    manifest.json        diagram, scale, its parameters, seed, device, cell keys, versions, git commit
+    cells/<key>.npz      one file per finished cell, written atomically (temporary file + rename)
+    summary.csv          one row per cell and method (rates, Wilson intervals, predictions)
+    <figure>.png         written by the diagram's figure script from the saved data
+
+* Determinism: each cell's seed is derived from (seed, cell key) by SHA-256, so results do not depend on
+  the order or the parallelism in which cells run; same seed, same device: same numbers.
+* One run per folder: the folder is locked (an OS file lock on ``.lock``, released by the kernel when the
+  process ends, so a killed run leaves no stale lock) for the run's lifetime; a second run on the same
+  folder is refused at once.
+* Resume: an existing folder is reused only if its manifest has the same identity (diagram, scale,
+  parameters, seed, device) -- the same command run again finishes or reuses it (``--resume`` says so
+  explicitly and is no longer required); a different run, a corrupt or a foreign folder is refused and
+  nothing in it is overwritten.  Every cell file carries its own identity (diagram, scale, the cell's
+  parameters and key, master and cell seed, device) and provenance (commit, seconds, time); on reuse each is
+  checked against the run, and a cell copied from another cell or run is refused with its file named.
+  Finished cells are skipped; killing a run loses at most the cells in flight.
+* Parallel: ``workers > 1`` runs cells in local processes (joblib/loky), at most one per CPU available
+  and one per unfinished cell (:func:`worker_plan`), each with a fixed thread budget (CPUs // workers, for
+  torch and the BLAS pools), and each exits within a second or two when the main process dies, even by
+  kill -9; ``scheduler='tcp://host:8786'`` sends them to a Dask distributed cluster.  Either way the
+  results come back to this process, which alone writes the folder (no shared file system is needed on the
+  workers).  Files are written atomically and readable like any other file the user writes (umask).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.core import provenance
+from sim.core.folders import ResultsError, atomic_write_bytes, canon, folder_lock, occupied, require_same  # noqa: F401
+from sim.core.registry import Diagram, get
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    diagram: str
+    scale: str = "quick"
+    seed: int = 0
+    device: str = "cpu"
+
+    def identity(self, params: dict) -> dict:
+        return {"diagram": self.diagram, "scale": self.scale, "params": params, "seed": self.seed,
+                "device": self.device}
+
+
+def cell_seed(seed: int, key: str) -> int:
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2 ** 62)
+
+
+def default_out(spec: SweepSpec) -> Path:
+    return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}"
+
+
+_IDENTITY, _PROVENANCE = "__identity__", "__provenance__"
+
+
+def cell_identity(spec: SweepSpec, cell: dict) -> dict:
+    """What a cell file must match to count as this run's cell."""
+    return {"diagram": spec.diagram, "scale": spec.scale, "key": cell["key"], "cell": cell, "seed": spec.seed,
+            "cell_seed": cell_seed(spec.seed, cell["key"]), "device": spec.device}
+
+
+def write_cell(path: Path, arrays: dict[str, np.ndarray], identity: dict | None = None,
+               provenance_: dict | None = None) -> None:
+    """One cell's arrays, atomically, with its identity and provenance (JSON strings) when given."""
+    extra = {}
+    if identity is not None:
+        extra[_IDENTITY] = np.array(canon(identity))
+    if provenance_ is not None:
+        extra[_PROVENANCE] = np.array(canon(provenance_))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()}, **extra)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
+        raise ResultsError(f"corrupt cell file {path}: {exc}; move it away to recompute that cell") from exc
+
+
+def read_cell_full(path: Path) -> tuple[dict[str, np.ndarray], dict | None, dict | None]:
+    """A cell file in one read: (arrays, identity, provenance); the records are None for files written before
+    cells carried them."""
+    z = _load(path)
+    records = tuple(json.loads(str(z.pop(k))) if k in z else None for k in (_IDENTITY, _PROVENANCE))
+    return z, *records
+
+
+def read_cell(path: Path) -> dict[str, np.ndarray]:
+    """A cell's arrays (without its identity and provenance records)."""
+    return read_cell_full(path)[0]
+
+
+def read_cell_records(path: Path) -> tuple[dict | None, dict | None]:
+    """(identity, provenance) stored in a cell file; None for files written before cells carried them."""
+    return read_cell_full(path)[1:]
+
+
+def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
+    """Every file in ``out/cells`` must be one of this run's cells, readable, with a matching identity."""
+    by_key = {c["key"]: c for c in cells}
+    for f in sorted((out / "cells").glob("*.npz")):
+        cell = by_key.get(f.stem)
+        if cell is None:
+            raise ResultsError(f"{f} is not a cell of this run (no cell {f.stem!r} in {spec.diagram} "
+                               f"{spec.scale}); move it away")
+        identity, _ = read_cell_records(f)
+        if identity is not None:  # None: written before cells carried an identity; the manifest vouches for it
+            require_same(identity, cell_identity(spec, cell), f"{f} belongs to another cell or run",
+                         "move it away to recompute that cell")
+
+
+def _scale_params(diagram: Diagram, scale: str) -> dict:
+    if scale not in diagram.scales:
+        raise ValueError(f"--scale {scale!r}: diagram {diagram.name!r} has no such scale; choose from "
+                         f"{', '.join(sorted(diagram.scales))}")
+    return diagram.scales[scale]
+
+
+def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume: bool = False) -> dict:
+    """Create the folder or check that an existing one holds this same run (then it is finished or reused,
+    with or without ``resume``).  Returns the manifest.  Call it holding :func:`folder_lock`."""
+    identity = spec.identity(params)
+    mpath = out / "manifest.json"
+    if occupied(out):
+        if not mpath.is_file():
+            raise ResultsError(f"{out} is not a results folder of sim.phase_diagram (no manifest.json); "
+                               f"refusing to write into it (choose another --out)")
+        try:
+            manifest = json.loads(mpath.read_text())
+            found = {k: manifest[k] for k in identity}
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
+        require_same(found, identity, f"{out} holds a different run")
+        check_cells(out, spec, cells)
+        return manifest
+    manifest = identity | {"title": None, "cells": [c["key"] for c in cells], "versions": provenance.versions(),
+                           "git_commit": provenance.git_commit(), "machine": provenance.machine(spec.device),
+                           "created": provenance.now()}
+    atomic_write_bytes(mpath, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    return manifest
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return 0.0
+
+
+def worker_plan(requested: int, cells: int, cpus: int | None = None, load: float | None = None
+                ) -> tuple[int, int, str | None]:
+    """(worker processes, threads per worker, a note when the request was capped): at most one worker per
+    CPU and per unfinished cell, and each worker's thread pool sized to the CPUs the other jobs leave free
+    (CPUs minus the 1-minute load average, at least 1), split among the workers.  A thread pool larger than
+    the free CPUs makes torch's threads wait for each other: on the 2-core machine with two busy jobs beside
+    it, one process with 2 threads took 68-80 s for the default diagram and with 1 thread 20 s."""
+    if requested < 1:
+        raise ValueError(f"workers must be >= 1 (got {requested})")
+    cpus = available_cpus() if cpus is None else cpus
+    load = _load_average() if load is None else load
+    workers = max(1, min(requested, cpus, max(cells, 1)))
+    free = max(1, min(cpus, int(round(cpus - load))))
+    note = None
+    if workers < requested:
+        why = [w for w, hit in ((f"{cpus} CPU(s) available", requested > cpus),
+                                (f"{cells} cell(s) to run", requested > cells)) if hit]
+        note = f"--workers {requested} capped to {workers} ({' and '.join(why)})"
+    return workers, max(1, free // workers), note
+
+
+_WATCHING = False
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process: a daemon thread that ends the process when ``parent`` is gone (the main process
+    killed, even by kill -9, which no signal handler sees), instead of computing on as an orphan."""
+    global _WATCHING
+    if _WATCHING or os.getpid() == parent:
+        return
+    _WATCHING = True
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None,
+             parent: int | None = None) -> tuple[str, dict, float]:
+    """Run one cell (in this or a worker process); ``run_cell`` is a module-level function, so it pickles
+    by reference and workers need no registry of their own.  ``threads``: the thread budget for torch and
+    the BLAS/OpenMP pools; ``parent``: the main process, when this runs in a local worker."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    if parent is not None:
+        _exit_with_parent(parent)
+    limits = contextlib.nullcontext()
+    if threads:
+        torch.set_num_threads(threads)
+        limits = threadpool_limits(threads)
+    with limits:
+        t0 = time.perf_counter()
+        arrays = run_cell(cell, seed, device)
+    return cell["key"], arrays, time.perf_counter() - t0
+
+
+def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool = False,
+        scheduler: str | None = None, progress: bool = True, plot: bool = True) -> Path:
+    """Run (or finish) a diagram; returns the results folder."""
+    diagram = get(spec.diagram)
+    params = _scale_params(diagram, spec.scale)
+    if spec.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise RuntimeError("--device cuda asked for, but torch sees no CUDA device here")
+    elif spec.device != "cpu":
+        raise ValueError(f"device must be 'cpu' or 'cuda' (got {spec.device!r})")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 (got {workers})")
+    cells = diagram.cells(params)
+    keys = [c["key"] for c in cells]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"diagram {spec.diagram!r} has duplicate cell keys")
+    out = Path(out) if out is not None else default_out(spec)
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out} is a file, not a folder")
+    with folder_lock(out):
+        return _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot) -> Path:
+    manifest = prepare(out, spec, params, cells, resume)
+    manifest["title"] = diagram.title
+    todo = [c for c in cells if not (out / "cells" / f"{c['key']}.npz").exists()]
+    if len(todo) < len(cells):
+        _say(f"{out}: {len(cells) - len(todo)} of {len(cells)} cells of this run are already there; "
+             + (f"computing the other {len(todo)}" if todo else "reusing them (nothing to compute)"))
+    workers, threads, note = worker_plan(workers, len(todo))
+    if note and todo and scheduler is None:
+        _say(note)
+    t_start = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.diagram, unit="cell")
+    commit = provenance.git_commit()
+    by_key = {c["key"]: c for c in cells}
+    for key, arrays, seconds in _results(spec, diagram.run_cell, todo, workers, threads, scheduler):
+        # identity and provenance travel inside the cell file, so a kill loses no record of a finished cell
+        write_cell(out / "cells" / f"{key}.npz", arrays, cell_identity(spec, by_key[key]),
+                   {"git_commit": commit, "seconds": round(seconds, 3), "finished": provenance.now()})
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    # the commit each cell was computed at: a resumed run may run newer code than the one that created the
+    # folder (``git_commit``); cells written before cells carried their records keep the manifest's entries
+    timings = dict(manifest.get("cell_seconds", {}))
+    commits = dict(manifest.get("cell_git_commit", {}))
+    finished = []
+    for c in cells:
+        arrays, _, prov = read_cell_full(out / "cells" / f"{c['key']}.npz")
+        if prov is not None:
+            timings[c["key"]], commits[c["key"]] = prov["seconds"], prov["git_commit"]
+        finished.append((c, arrays))
+    rows = diagram.summarize(finished)
+    write_summary(out / "summary.csv", rows)
+    manifest |= {"cell_seconds": timings, "cell_git_commit": commits, "finished": provenance.now(),
+                 "last_run_seconds": round(time.perf_counter() - t_start, 2), "workers": workers,
+                 "scheduler": scheduler}
+    atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
+    if plot and diagram.plot is not None:
+        diagram.plot(out)
+    return out
+
+
+def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, threads: int, scheduler: str | None):
+    seeds = {c["key"]: cell_seed(spec.seed, c["key"]) for c in todo}
+    if not todo:
+        return
+    if scheduler:
+        from dask.distributed import Client, as_completed
+
+        try:
+            client = Client(scheduler)
+        except (OSError, TimeoutError) as exc:
+            raise RuntimeError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); the results "
+                               f"folder is kept, and the same command continues it") from None
+        with client:
+            futures = [client.submit(_execute, run_cell, c, seeds[c["key"]], spec.device, None, pure=False)
+                       for c in todo]
+            for fut in as_completed(futures):
+                yield fut.result()
+        return
+    if workers == 1:
+        for c in todo:
+            yield _execute(run_cell, c, seeds[c["key"]], spec.device, threads)
+        return
+    from joblib import Parallel, delayed
+
+    par = Parallel(n_jobs=workers, return_as="generator_unordered")
+    yield from par(delayed(_execute)(run_cell, c, seeds[c["key"]], spec.device, threads, os.getpid())
+                   for c in todo)
+
+
+def write_summary(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def read_summary(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_results(results: Path) -> tuple[dict, list[tuple[dict, dict[str, np.ndarray]]]]:
+    """A results folder as the figure scripts read it: its manifest and, in the diagram's cell order, every
+    finished cell's specification with its arrays (cells still missing are left out)."""
+    from sim.core import registry
+
+    results = Path(results)
+    manifest = json.loads((results / "manifest.json").read_text())
+    specs = registry.get(manifest["diagram"]).cells(manifest["params"])
+    return manifest, [(c, read_cell(results / "cells" / f"{c['key']}.npz")) for c in specs
+                      if (results / "cells" / f"{c['key']}.npz").is_file()]
