@@ -5,21 +5,29 @@
     python -m sim.phase_diagram --diagram lrr-fig2a --scale paper --workers 2
     python -m sim.phase_diagram --diagram lrr-fig18 --scheduler tcp://10.0.0.5:8786
     python -m sim.phase_diagram --out results/my-run             # the same command again finishes an interrupted run
+    python -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --help   # the scale's own options
+    python -m sim.phase_diagram --all --scale quick      # every registered diagram (finished ones are reused)
+
+Each diagram's scale is a typed configuration; its fields are options of this command (shown by
+``--diagram NAME --help``), with the chosen scale's values as defaults.  A run with changed fields gets its
+own folder (the changes' hash appended to the name).
 
 Results: ``results/sim/<diagram>-<scale>-seed<seed>/`` (or --out) with manifest.json (config, seed,
-versions, git commit, and the commit each cell was computed at), cells/*.npz (per-trial data), summary.csv and a PNG figure.
+versions, git commit, and the commit each cell was computed at), cells/*.npz (per-trial data), summary.csv,
+the fit step's JSON (fits.json ...) and the figure, drawn from the saved data by ``python -m figures.draw``.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from sim.core import registry
-from sim.core.sweep import ResultsError, SweepSpec, read_summary, run
+from sim.core import config, registry
+from sim.core.sweep import ResultsError, SweepSpec, cell_record, read_summary, run
 from theory.core.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
@@ -36,7 +44,7 @@ def _print_list() -> None:
         print(f"{name:22s} {dg.paper}")
         print(f"{'':22s} {dg.title}")
         for scale in dg.scales:
-            cells = dg.cells(dg.scales[scale])
+            cells = [cell_record(c) for c in dg.cells(dg.scales[scale])]
             # a cell that batches several grid values (initial distances, noise levels) runs trials x values
             trials = sum(c.get("trials", 0) * len(c.get("lams", c.get("noise_levels", [0]))) for c in cells)
             print(f"{'':22s}   {scale}: {len(cells)} cells, {trials} trials")
@@ -59,11 +67,23 @@ def _print_summary(path: Path, columns: tuple[str, ...] = (), legend: dict[str, 
             print(f"  {c:>{max(len(k) for k, _ in explained)}}  {meaning}")
 
 
-def main(argv=None) -> int:
+def _draw(out: Path) -> list[Path]:
+    """Draw the run's figure from its saved data, in a separate program (``sim`` does not import ``figures``)."""
+    done = subprocess.run([sys.executable, "-m", "figures.draw", str(out)], capture_output=True, text=True,
+                          env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    if done.returncode != 0:
+        print(f"figure not drawn ({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'failed'}); "
+              f"the data are saved: python -m figures.draw {out}", file=sys.stderr)
+        return []
+    return [Path(line.split("figure: ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("figure: ")]
+
+
+def _parser() -> Parser:
     p = Parser(prog="python -m sim.phase_diagram", description=__doc__,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--list", action="store_true", help="list the registered diagrams and exit")
     p.add_argument("--diagram", default=DEFAULT, help=f"diagram name (default {DEFAULT})")
+    p.add_argument("--all", action="store_true", help="run every registered diagram at --scale (one after another)")
     p.add_argument("--scale", default="quick",
                    help="quick: CPU, ~1 min; paper: the paper's sizes; a diagram may define more (see --list)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (batched trainers run there)")
@@ -76,25 +96,64 @@ def main(argv=None) -> int:
                         "diagram, scale, parameters, seed and device is always finished or reused; any other is refused)")
     p.add_argument("--seed", type=int, default=0, help="master seed (cell seeds are derived from it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figure", action="store_true", help="save the data only (draw later: python -m figures.draw FOLDER)")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    p = _parser()
+    # first pass: which diagram and scale, so that the second can offer that scale's fields as options
+    first, _ = _parser().parse_known_args([a for a in argv if a not in ("-h", "--help")])
+    changes: tuple = ()
+    proto = None
+    if not first.list and not first.all:
+        try:
+            diagram = registry.get(first.diagram)
+        except KeyError as exc:
+            return fail(p.prog, str(exc.args[0]))
+        proto = diagram.scales.get(first.scale)
+        if proto is None:
+            return fail(p.prog, f"--scale {first.scale!r}: diagram {first.diagram!r} has no such scale; choose from "
+                                f"{', '.join(sorted(diagram.scales))}")
+        if config.is_frozen_config(proto):
+            config.add_options(p, type(proto), defaults=proto,
+                               title=f"{first.diagram} at scale {first.scale!r} (change any field)")
     args = p.parse_args(argv)
+    if not args.list and not args.all and config.is_frozen_config(proto):
+        changes = tuple(sorted(config.given(type(proto), args).items()))
     # a SIGTERM (kill, a batch scheduler's time limit) unwinds like Ctrl-C, so the sweep stops its worker
     # processes instead of leaving them computing as orphans; finished cells are on disk already
     signal.signal(signal.SIGTERM, _stop)
     if args.list:
         _print_list()
         return 0
+    names = sorted(registry.load_all()) if args.all else [args.diagram]
+    if args.all and args.out is not None:
+        return fail(p.prog, "--out names one folder; with --all each diagram gets its default folder")
+    for name in names:
+        code = _run_one(p, args, name, changes)
+        if code:
+            return code
+    return 0
+
+
+def _run_one(p, args, name: str, changes: tuple) -> int:
     try:
-        diagram = registry.get(args.diagram)
+        diagram = registry.get(name)
+        if args.scale not in diagram.scales:
+            raise ValueError(f"--scale {args.scale!r}: diagram {name!r} has no such scale; choose from "
+                             f"{', '.join(sorted(diagram.scales))}")
         t0 = time.perf_counter()
-        out = run(SweepSpec(args.diagram, args.scale, args.seed, args.device), out=args.out, workers=args.workers,
+        out = run(SweepSpec(name, args.scale, args.seed, args.device, changes), out=args.out, workers=args.workers,
                   resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress)
-    except (KeyError, ValueError, ResultsError, RuntimeError) as exc:
+    except (KeyError, ValueError, TypeError, ResultsError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         return fail(p.prog, str(msg))
     _print_summary(out, diagram.columns, diagram.legend)
-    pngs = sorted(out.glob("*.png"))
-    print(f"\n{args.diagram} ({args.scale}) in {time.perf_counter() - t0:.1f} s -> {out}/")
-    for f in pngs:
+    figures = [] if args.no_figure else _draw(out)
+    print(f"\n{name} ({args.scale}) in {time.perf_counter() - t0:.1f} s -> {out}/")
+    for f in figures or sorted(out.glob("*.png")):
         print(f"figure: {f}")
     return 0
 

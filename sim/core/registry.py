@@ -1,10 +1,14 @@
 """Registry of named phase diagrams / experiments: ``python -m sim.phase_diagram --list`` shows them.
 
 A :class:`Diagram` knows nothing about how it is swept: it gives its scales (``quick``: CPU, about a
-minute; ``paper``: the paper's sizes), the grid cells of a scale, how to run one cell (batched over the
-cell's trials), how to summarize finished cells into table rows, and which figure script plots the saved
-results.  :mod:`sim.core.sweep` runs any diagram.  Later simulators register theirs the same way (one module
-with ``register(...)`` calls, listed in :data:`_MODULES`).
+minute; ``paper``: the paper's sizes), each a frozen dataclass whose fields are the scale's parameters
+(and, through :mod:`sim.core.config`, its command-line options); the grid cells of a scale (frozen
+dataclasses with a ``key``); how to run one cell (batched over the cell's trials); how to summarize finished
+cells into table rows; what to fit across cells (saved as JSON next to the summary: every number
+``paper_repro.md`` quotes is computed here, never in a figure script); and the *name* of its figure
+(``figures.catalog`` maps names to drawing functions; nothing here imports ``figures``).
+:mod:`sim.core.sweep` runs any diagram.  Each paper's package registers its diagrams in one module listed
+in :data:`_MODULES`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Callable
 import numpy as np
 
 _MODULES = ("sim.lrr.diagrams", "sim.xudu.diagrams", "sim.zhang.diagrams")
+Rows = list[dict]
+Finished = list[tuple[object, dict[str, np.ndarray]]]  # [(cell, arrays)] in the scale's cell order
 
 
 @dataclass(frozen=True)
@@ -24,11 +30,13 @@ class Diagram:
     name: str
     title: str
     paper: str  # e.g. "000 Fig. 2(a)"
-    scales: dict[str, dict]
-    cells: Callable[[dict], list[dict]]  # scale parameters -> cells (dicts with a unique 'key')
-    run_cell: Callable[[dict, int, str], dict[str, np.ndarray]]  # (cell, seed, device) -> arrays
-    summarize: Callable[[list[tuple[dict, dict]]], list[dict]]  # [(cell, arrays)] -> table rows
-    plot: Callable[[Path], list[Path]] | None = None  # results folder -> figure files
+    scales: dict[str, object]  # scale name -> frozen dataclass (its fields: the scale's parameters)
+    cells: Callable[[object], list]  # scale config -> cells (frozen dataclasses with a unique ``key``)
+    run_cell: Callable[[object, int, str], dict[str, np.ndarray]]  # (cell, seed, device) -> arrays
+    summarize: Callable[[Finished], Rows]  # finished cells -> table rows (summary.csv)
+    fit: Callable[[Finished, Rows], dict[str, dict]] | None = None  # -> {file name: JSON data}, e.g. fits.json
+    figure: str | None = None  # name of its drawing function in figures.catalog
+    plot: Callable[[Path], list[Path]] | None = None  # (being replaced by ``figure``)
     columns: tuple[str, ...] = field(default_factory=tuple)  # columns of the printed summary
     legend: dict[str, str] = field(default_factory=dict)  # column -> its meaning, printed under the table
 

@@ -30,6 +30,7 @@ Layout of a results folder::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import csv
 import hashlib
 import io
@@ -44,16 +45,21 @@ from pathlib import Path
 import numpy as np
 
 from sim.core import provenance
+from sim.core.config import as_dict, config_hash, from_dict, is_frozen_config
 from sim.core.folders import ResultsError, atomic_write_bytes, canon, folder_lock, occupied, require_same  # noqa: F401
 from sim.core.registry import Diagram, get
 
 
 @dataclass(frozen=True)
 class SweepSpec:
+    """Which run: a diagram at one of its scales, the master seed, the device, and changes to the scale's
+    fields (``changes``: sorted (field, value) pairs, e.g. from the command line; none by default)."""
+
     diagram: str
     scale: str = "quick"
     seed: int = 0
     device: str = "cpu"
+    changes: tuple = ()
 
     def identity(self, params: dict) -> dict:
         return {"diagram": self.diagram, "scale": self.scale, "params": params, "seed": self.seed,
@@ -66,16 +72,30 @@ def cell_seed(seed: int, key: str) -> int:
 
 
 def default_out(spec: SweepSpec) -> Path:
-    return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}"
+    """``results/sim/<diagram>-<scale>-seed<seed>``; a run with changed fields gets the changes' hash
+    appended, so two different configurations never share a folder."""
+    tail = f"-{config_hash(dict(spec.changes))}" if spec.changes else ""
+    return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}{tail}"
+
+
+def cell_key(cell) -> str:
+    """A cell's key (the name of its file): a typed cell's ``key``, or a legacy dict cell's ``'key'``."""
+    return cell["key"] if isinstance(cell, dict) else cell.key
+
+
+def cell_record(cell) -> dict:
+    """A cell as plain data (what its file's identity and the figure scripts see), with its key."""
+    return dict(cell) if isinstance(cell, dict) else as_dict(cell) | {"key": cell.key}
 
 
 _IDENTITY, _PROVENANCE = "__identity__", "__provenance__"
 
 
-def cell_identity(spec: SweepSpec, cell: dict) -> dict:
+def cell_identity(spec: SweepSpec, cell) -> dict:
     """What a cell file must match to count as this run's cell."""
-    return {"diagram": spec.diagram, "scale": spec.scale, "key": cell["key"], "cell": cell, "seed": spec.seed,
-            "cell_seed": cell_seed(spec.seed, cell["key"]), "device": spec.device}
+    key = cell_key(cell)
+    return {"diagram": spec.diagram, "scale": spec.scale, "key": key, "cell": cell_record(cell), "seed": spec.seed,
+            "cell_seed": cell_seed(spec.seed, key), "device": spec.device}
 
 
 def write_cell(path: Path, arrays: dict[str, np.ndarray], identity: dict | None = None,
@@ -117,9 +137,9 @@ def read_cell_records(path: Path) -> tuple[dict | None, dict | None]:
     return read_cell_full(path)[1:]
 
 
-def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
+def check_cells(out: Path, spec: SweepSpec, cells: list) -> None:
     """Every file in ``out/cells`` must be one of this run's cells, readable, with a matching identity."""
-    by_key = {c["key"]: c for c in cells}
+    by_key = {cell_key(c): c for c in cells}
     for f in sorted((out / "cells").glob("*.npz")):
         cell = by_key.get(f.stem)
         if cell is None:
@@ -131,14 +151,32 @@ def check_cells(out: Path, spec: SweepSpec, cells: list[dict]) -> None:
                          "move it away to recompute that cell")
 
 
-def _scale_params(diagram: Diagram, scale: str) -> dict:
+def scale_config(diagram: Diagram, scale: str, changes: tuple = ()):
+    """The diagram's configuration at ``scale`` with ``changes`` applied (a frozen dataclass; a legacy dict
+    scale is returned as a dict)."""
     if scale not in diagram.scales:
         raise ValueError(f"--scale {scale!r}: diagram {diagram.name!r} has no such scale; choose from "
                          f"{', '.join(sorted(diagram.scales))}")
-    return diagram.scales[scale]
+    cfg = diagram.scales[scale]
+    if changes:
+        if not is_frozen_config(cfg):
+            raise ValueError(f"diagram {diagram.name!r} has untyped scales; its fields cannot be changed")
+        cfg = dataclasses.replace(cfg, **dict(changes))
+    return cfg
 
 
-def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume: bool = False) -> dict:
+def params_of(cfg) -> dict:
+    """A scale configuration as the plain data a manifest records."""
+    return dict(cfg) if isinstance(cfg, dict) else as_dict(cfg)
+
+
+def config_from_params(diagram: Diagram, params: dict):
+    """The typed configuration a manifest's ``params`` describe (the inverse of :func:`params_of`)."""
+    proto = next(iter(diagram.scales.values()))
+    return params if isinstance(proto, dict) else from_dict(type(proto), params)
+
+
+def prepare(out: Path, spec: SweepSpec, params: dict, cells: list, resume: bool = False) -> dict:
     """Create the folder or check that an existing one holds this same run (then it is finished or reused,
     with or without ``resume``).  Returns the manifest.  Call it holding :func:`folder_lock`."""
     identity = spec.identity(params)
@@ -155,7 +193,7 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list[dict], resume:
         require_same(found, identity, f"{out} holds a different run")
         check_cells(out, spec, cells)
         return manifest
-    manifest = identity | {"title": None, "cells": [c["key"] for c in cells], "versions": provenance.versions(),
+    manifest = identity | {"title": None, "cells": [cell_key(c) for c in cells], "versions": provenance.versions(),
                            "git_commit": provenance.git_commit(), "machine": provenance.machine(spec.device),
                            "created": provenance.now()}
     atomic_write_bytes(mpath, json.dumps(manifest, indent=2, sort_keys=True).encode())
@@ -217,7 +255,7 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None,
+def _execute(run_cell, cell, seed: int, device: str, threads: int | None,
              parent: int | None = None) -> tuple[str, dict, float]:
     """Run one cell (in this or a worker process); ``run_cell`` is a module-level function, so it pickles
     by reference and workers need no registry of their own.  ``threads``: the thread budget for torch and
@@ -234,14 +272,15 @@ def _execute(run_cell, cell: dict, seed: int, device: str, threads: int | None,
     with limits:
         t0 = time.perf_counter()
         arrays = run_cell(cell, seed, device)
-    return cell["key"], arrays, time.perf_counter() - t0
+    return cell_key(cell), arrays, time.perf_counter() - t0
 
 
 def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool = False,
         scheduler: str | None = None, progress: bool = True, plot: bool = True) -> Path:
     """Run (or finish) a diagram; returns the results folder."""
     diagram = get(spec.diagram)
-    params = _scale_params(diagram, spec.scale)
+    cfg = scale_config(diagram, spec.scale, spec.changes)
+    params = params_of(cfg)
     if spec.device.startswith("cuda"):
         import torch
         if not torch.cuda.is_available():
@@ -250,8 +289,8 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
         raise ValueError(f"device must be 'cpu' or 'cuda' (got {spec.device!r})")
     if workers < 1:
         raise ValueError(f"workers must be >= 1 (got {workers})")
-    cells = diagram.cells(params)
-    keys = [c["key"] for c in cells]
+    cells = diagram.cells(cfg)
+    keys = [cell_key(c) for c in cells]
     if len(set(keys)) != len(keys):
         raise ValueError(f"diagram {spec.diagram!r} has duplicate cell keys")
     out = Path(out) if out is not None else default_out(spec)
@@ -268,7 +307,8 @@ def _say(msg: str) -> None:
 def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot) -> Path:
     manifest = prepare(out, spec, params, cells, resume)
     manifest["title"] = diagram.title
-    todo = [c for c in cells if not (out / "cells" / f"{c['key']}.npz").exists()]
+    manifest["figure"] = diagram.figure
+    todo = [c for c in cells if not (out / "cells" / f"{cell_key(c)}.npz").exists()]
     if len(todo) < len(cells):
         _say(f"{out}: {len(cells) - len(todo)} of {len(cells)} cells of this run are already there; "
              + (f"computing the other {len(todo)}" if todo else "reusing them (nothing to compute)"))
@@ -281,7 +321,7 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
         from tqdm.auto import tqdm
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.diagram, unit="cell")
     commit = provenance.git_commit()
-    by_key = {c["key"]: c for c in cells}
+    by_key = {cell_key(c): c for c in cells}
     for key, arrays, seconds in _results(spec, diagram.run_cell, todo, workers, threads, scheduler):
         # identity and provenance travel inside the cell file, so a kill loses no record of a finished cell
         write_cell(out / "cells" / f"{key}.npz", arrays, cell_identity(spec, by_key[key]),
@@ -296,12 +336,16 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
     commits = dict(manifest.get("cell_git_commit", {}))
     finished = []
     for c in cells:
-        arrays, _, prov = read_cell_full(out / "cells" / f"{c['key']}.npz")
+        key = cell_key(c)
+        arrays, _, prov = read_cell_full(out / "cells" / f"{key}.npz")
         if prov is not None:
-            timings[c["key"]], commits[c["key"]] = prov["seconds"], prov["git_commit"]
+            timings[key], commits[key] = prov["seconds"], prov["git_commit"]
         finished.append((c, arrays))
     rows = diagram.summarize(finished)
     write_summary(out / "summary.csv", rows)
+    if diagram.fit is not None:  # numbers read across cells (fits, pooled counts): computed here, saved as data
+        for name, data in diagram.fit(finished, rows).items():
+            atomic_write_bytes(out / name, json.dumps(data, indent=2, default=_json_number).encode())
     manifest |= {"cell_seconds": timings, "cell_git_commit": commits, "finished": provenance.now(),
                  "last_run_seconds": round(time.perf_counter() - t_start, 2), "workers": workers,
                  "scheduler": scheduler}
@@ -311,8 +355,17 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
     return out
 
 
-def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, threads: int, scheduler: str | None):
-    seeds = {c["key"]: cell_seed(spec.seed, c["key"]) for c in todo}
+def _json_number(v):
+    """numpy scalars and arrays in a fit's output, as JSON numbers and lists (nan stays NaN, as json writes it)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"fit output {v!r} is not JSON data")
+
+
+def _results(spec: SweepSpec, run_cell, todo: list, workers: int, threads: int, scheduler: str | None):
+    seeds = {cell_key(c): cell_seed(spec.seed, cell_key(c)) for c in todo}
     if not todo:
         return
     if scheduler:
@@ -324,19 +377,19 @@ def _results(spec: SweepSpec, run_cell, todo: list[dict], workers: int, threads:
             raise RuntimeError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); the results "
                                f"folder is kept, and the same command continues it") from None
         with client:
-            futures = [client.submit(_execute, run_cell, c, seeds[c["key"]], spec.device, None, pure=False)
+            futures = [client.submit(_execute, run_cell, c, seeds[cell_key(c)], spec.device, None, pure=False)
                        for c in todo]
             for fut in as_completed(futures):
                 yield fut.result()
         return
     if workers == 1:
         for c in todo:
-            yield _execute(run_cell, c, seeds[c["key"]], spec.device, threads)
+            yield _execute(run_cell, c, seeds[cell_key(c)], spec.device, threads)
         return
     from joblib import Parallel, delayed
 
     par = Parallel(n_jobs=workers, return_as="generator_unordered")
-    yield from par(delayed(_execute)(run_cell, c, seeds[c["key"]], spec.device, threads, os.getpid())
+    yield from par(delayed(_execute)(run_cell, c, seeds[cell_key(c)], spec.device, threads, os.getpid())
                    for c in todo)
 
 
@@ -357,12 +410,25 @@ def read_summary(path: Path) -> list[dict]:
 
 
 def load_results(results: Path) -> tuple[dict, list[tuple[dict, dict[str, np.ndarray]]]]:
-    """A results folder as the figure scripts read it: its manifest and, in the diagram's cell order, every
-    finished cell's specification with its arrays (cells still missing are left out)."""
-    from sim.core import registry
-
+    """A results folder as the figure scripts read it: its manifest and, in the manifest's cell order, every
+    finished cell as plain data (from the cell file's own identity) with its arrays; cells still missing
+    are left out.  Needs no registry: a folder is readable by itself.  Cell files written before cells
+    carried their identity are matched to the registered diagram's cells instead."""
     results = Path(results)
     manifest = json.loads((results / "manifest.json").read_text())
-    specs = registry.get(manifest["diagram"]).cells(manifest["params"])
-    return manifest, [(c, read_cell(results / "cells" / f"{c['key']}.npz")) for c in specs
-                      if (results / "cells" / f"{c['key']}.npz").is_file()]
+    out, legacy = [], None
+    for key in manifest["cells"]:
+        path = results / "cells" / f"{key}.npz"
+        if not path.is_file():
+            continue
+        arrays, identity, _ = read_cell_full(path)
+        if identity is None:
+            if legacy is None:
+                from sim.core import registry
+
+                diagram = registry.get(manifest["diagram"])
+                legacy = {cell_key(c): cell_record(c) for c in diagram.cells(config_from_params(diagram, manifest["params"]))}
+            out.append((legacy[key], arrays))
+        else:
+            out.append((identity["cell"], arrays))
+    return manifest, out
