@@ -1,63 +1,61 @@
-"""Rebuild every figure.
+"""``make figures`` / ``python -m figures.build``: draw every figure from saved data, and copy it to one folder.
 
-* FIGURES: modules with ``main(out_dir) -> list[Path]`` (theory figures, computed from the closed forms);
-* every registered sim diagram with a plot hook (walked from the registry, no list kept here): its figure is
-  re-plotted from the saved results folder (``results/sim/<diagram>-<scale>-seed0``, paper scale preferred
-  when it exists) and its PNGs copied to out_dir.  A diagram without saved results is run at quick scale
-  first (``--no-run`` skips it instead).
+It walks the registries, with no list of its own: every diagram registered in :mod:`sim` that names a
+figure is drawn from its saved results folder (``results/sim/<diagram>-<scale>-seed0``, the paper scale
+preferred when it exists) through :mod:`figures.catalog`, and every standalone figure of the catalog is
+drawn from what it reads.  Nothing is simulated here: a diagram without saved results is reported with the
+command that makes them (``make figures`` runs ``python -m sim.phase_diagram --all`` first).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import shutil
 from pathlib import Path
 
-FIGURES = ["figures.lrr_eqs4_5_closed_forms", "figures.deep_lrr_imp", "figures.lrr_gd_sign_changes"]
+from figures.catalog import STANDALONE, drawer
+from theory.core.cli import Parser, output_folder
 
 
-def sim_figure_names() -> list[str]:
-    """Every registered diagram that draws something, in name order."""
-    from sim.core import registry
-
-    return sorted(name for name, dg in registry.load_all().items() if dg.plot is not None)
-
-
-def sim_figure(name: str, out_dir: Path, allow_run: bool = True) -> list[Path]:
-    import shutil
-
-    from sim.core import registry
-    from sim.core.sweep import SweepSpec, default_out, run
-
-    diagram = registry.get(name)
-    for scale in ("paper", "quick"):
-        folder = default_out(SweepSpec(name, scale))
+def saved_folder(name: str, scales=("paper", "quick")) -> Path | None:
+    """The default results folder of ``name`` with a summary, paper scale first; None when there is none."""
+    for scale in scales:
+        folder = Path("results") / "sim" / f"{name}-{scale}-seed0"
         if (folder / "summary.csv").is_file():
-            break
-    else:
-        if not allow_run:
-            print(f"{name}: no saved results, skipped (python -m sim.phase_diagram --diagram {name})")
-            return []
-        folder = run(SweepSpec(name, "quick"), workers=2, resume=True)
+            return folder
+    return None
+
+
+def diagram_figures() -> dict[str, str]:
+    """Every registered diagram that names a figure: diagram name -> figure name."""
+    from sim.core import registry
+
+    return {name: dg.figure for name, dg in sorted(registry.load_all().items()) if dg.figure}
+
+
+def draw_diagram(name: str, figure: str, out_dir: Path) -> list[Path]:
+    folder = saved_folder(name)
+    if folder is None:
+        print(f"{name}: no saved results, skipped (python -m sim.phase_diagram --diagram {name})")
+        return []
     written = []
-    for png in (p for p in diagram.plot(folder) if p.suffix == ".png"):
-        target = out_dir / f"{name}-{folder.name.split(name + '-')[1]}-{png.name}"
+    for png in (p for p in drawer(figure)(folder) if p.suffix == ".png"):
         out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{folder.name}-{png.name}"
         shutil.copyfile(png, target)
         written.append(target)
     return written
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m figures.build", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("results/figures"), help="output folder")
-    parser.add_argument("--no-run", action="store_true", help="do not run missing sim diagrams")
-    args = parser.parse_args(argv)
-    for name in FIGURES:
-        for path in importlib.import_module(name).main(args.out):
+    p = Parser(prog="python -m figures.build", description=__doc__)
+    p.add_argument("--out", type=output_folder, default=Path("results/figures"), help="output folder")
+    args = p.parse_args(argv)
+    for name, (module, function) in STANDALONE.items():
+        for path in getattr(importlib.import_module(module), function)(args.out):
             print(f"{name}: wrote {path}")
-    for name in sim_figure_names():
-        for path in sim_figure(name, args.out, allow_run=not args.no_run):
+    for name, figure in diagram_figures().items():
+        for path in draw_diagram(name, figure, args.out):
             print(f"{name}: wrote {path}")
     return 0
 

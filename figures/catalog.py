@@ -34,6 +34,14 @@ CATALOG: dict[str, tuple[str, str, tuple]] = {
 }
 
 
+# figures that belong to no sim diagram: ``main(out_dir) -> files`` (the closed forms of theory.lrr; the
+# deep runs saved under results/deep)
+STANDALONE: dict[str, tuple[str, str]] = {
+    "lrr-eqs4-5-closed-forms": ("figures.lrr_eqs4_5_closed_forms", "main"),
+    "lrr-deep": ("figures.deep_lrr_imp", "main"),
+}
+
+
 def drawer(name: str) -> Callable[[Path], list[Path]]:
     """The drawing function registered as ``name`` (a one-line error naming the known ones otherwise)."""
     if name not in CATALOG:

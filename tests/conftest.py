@@ -18,17 +18,28 @@ def one_thread():
 
 @pytest.fixture
 def tiny_diagram():
-    """A function registering ``test-tiny-<name>``: a registered diagram's cells, runner, summary and plot
-    with small parameters at both scales (the real registration is left as it is).  Returns the new name."""
-    from sim.core import registry
-    from sim.core.registry import Diagram, register
+    """A function registering ``test-tiny-<name>`` for the test: a registered diagram's cells, runner, summary,
+    fit and figure with its quick scale changed by ``changes`` (field -> value; or a whole scale) at both scales; removed from
+    the registry after the test.  Returns the new name."""
+    import contextlib
+    import dataclasses
 
-    def make(name: str, params: dict) -> str:
-        base = registry.get(name)
-        tiny = f"test-tiny-{name}"
-        if tiny not in registry.load_all():
-            register(Diagram(name=tiny, title="tiny", paper="test", scales={"quick": params, "paper": params},
-                             cells=base.cells, run_cell=base.run_cell, summarize=base.summarize, plot=base.plot,
-                             columns=base.columns))
-        return tiny
-    return make
+    from sim.core import registry
+    from sim.core.registry import Diagram
+
+    with contextlib.ExitStack() as stack:
+        def make(name: str, changes: dict) -> str:
+            base = registry.get(name)
+            quick = base.scales["quick"]
+            if dataclasses.is_dataclass(changes):  # a whole scale
+                scale = changes
+            elif isinstance(quick, dict):
+                scale = quick | changes
+            else:
+                scale = dataclasses.replace(quick, **changes)
+            tiny = f"test-tiny-{name}"
+            if tiny not in registry.load_all():
+                stack.enter_context(registry.registered(dataclasses.replace(
+                    base, name=tiny, title="tiny", paper="test", scales={"quick": scale, "paper": scale})))
+            return tiny
+        yield make

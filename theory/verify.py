@@ -59,7 +59,9 @@ def _table(results: list[ClaimResult], verbose: bool) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, registry: dict | None = None) -> int:
+    """The command; ``registry`` (id -> :class:`~theory.core.claims.Claim`): the claims to run instead of every
+    registered one (for a notebook or a test that checks its own claims)."""
     parser = Parser(prog="python -m theory.verify", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", metavar="FILE", type=output_file, help="also write the results as JSON")
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print the detail of every claim")
     args = parser.parse_args(argv)
 
-    registry = load_all()
+    registry = load_all() if registry is None else registry
     selected = [c for cid, c in registry.items() if fnmatch.fnmatch(cid, args.only)]
     if not selected:
         parser.error(f"no claim id matches {args.only!r}; try --list")

@@ -13,6 +13,7 @@ in :data:`_MODULES`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,17 @@ def register(diagram: Diagram) -> Diagram:
             raise ValueError(f"diagram {diagram.name!r} lacks the {scale!r} scale")
     _REGISTRY[diagram.name] = diagram
     return diagram
+
+
+@contextlib.contextmanager
+def registered(diagram: Diagram):
+    """``with registered(Diagram(...)):`` -- a diagram of one's own (a notebook's, a test's) is registered for
+    the block and removed after it, so the registry of the toolkit's diagrams is left as it was."""
+    register(diagram)
+    try:
+        yield diagram
+    finally:
+        _REGISTRY.pop(diagram.name, None)
 
 
 def load_all() -> dict[str, Diagram]:

@@ -18,6 +18,7 @@ reported ``broken``: every finding must be classed.
 
 from __future__ import annotations
 
+import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ class Status(str, Enum):
     def is_problem(self) -> bool:
         """True when the project itself (not the paper) is at fault."""
         return self in (Status.BROKEN, Status.ERROR)
+
+
+MODULES = ("theory.lrr.claims", "theory.xudu.claims", "theory.zhang.claims")
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,10 @@ def claim(id: str, paper: str, ref: str, statement: str, finding: str = ""):
 
 
 def load_all() -> dict[str, Claim]:
-    """Import every module that registers claims and return the registry (ordered by import)."""
-    from theory.lrr import claims as lrr_claims  # noqa: F401  (register on import)
-    from theory.xudu import claims as xudu_claims  # noqa: F401
-    from theory.zhang import claims as zhang_claims  # noqa: F401  (register on import)
-
+    """Import every paper's claims module (:data:`MODULES`; each registers on import) and return the
+    registry, in import order.  By name, so this registry does not depend on the papers' modules."""
+    for module in MODULES:
+        importlib.import_module(module)
     return dict(_REGISTRY)
 
 
