@@ -1,8 +1,10 @@
 """Paper 002 (Xu & Du 2023): over-parameterization slows gradient descent.  Figures from saved results.
 
-``plot(results, kind)`` reads ``manifest.json`` and ``cells/*.npz`` of a results folder and writes:
+``plot(results, kind)`` reads ``manifest.json``, ``cells/*.npz`` and ``fits.json`` of a results folder (every
+number it prints, such as fitted exponents, their intervals, where a curve levels off or reaches the float64
+floor, comes from ``fits.json``, written by the diagram's fit step in :mod:`sim.xudu.diagrams`) and writes:
 
-* kind ``rates`` (xudu-rates, xudu-flow): ``slowdown.png``: median loss against T per n on log-log and
+* kind ``rates`` (xudu-rates, xudu-flow, xudu-long-horizon): ``slowdown.png``: median loss against T per n on log-log and
   log-linear axes (n = 1 linear, n >= 2 ~ T^-3, with a T^-3 guide) and, where the cells hold it, the
   model-free local exponent d log L / d log T against T per n >= 2 (median over trials; a power law is a
   plateau, here approached from above, a linear rate would fall off the panel), and ``phases.png``: for one trial of
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -25,12 +28,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.core.intervals import median_ci  # noqa: E402
-from sim.xudu.rates import FLOOR  # noqa: E402
 from sim.core.sweep import load_results  # noqa: E402
 
 
-RESID_FLOOR = float(np.sqrt(FLOOR))  # ||v|| - H is linear in the weights: its float64 floor is sqrt(FLOOR)
+def read_fits(results: Path) -> dict:
+    """The diagram's ``fits.json`` (a one-line error when the folder predates it)."""
+    path = Path(results) / "fits.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run the same sim.phase_diagram command again (it reuses "
+                                f"the cells and writes the fits)")
+    return json.loads(path.read_text())
+
+
+def _num(x) -> float:
+    """A number of fits.json, nan where it holds none (null)."""
+    return float("nan") if x is None else float(x)
 
 
 def _xlabel(cell: dict) -> str:
@@ -54,21 +66,6 @@ def until_floor(y: np.ndarray, floor: float) -> np.ndarray:
     return mask
 
 
-def flat_from(t: np.ndarray, y: np.ndarray, tol: float = 0.1) -> float:
-    """First t after which y(t) > 0 stays within a factor 10**tol of its last value on log axes (nan if never
-    within the last half decade): where a curve such as Z(T) T levels off."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    ok = (t > 0) & (y > 0) & np.isfinite(y)
-    t, y = t[ok], y[ok]
-    if t.size < 3:
-        return float("nan")
-    off = np.abs(np.log10(y / y[-1])) > tol
-    if not off.any():
-        return float(t[0])
-    i = int(np.nonzero(off)[0][-1]) + 1
-    return float(t[i]) if np.log10(t[-1] / t[i]) >= 0.5 else float("nan")  # flat for at least half a decade
-
-
 def cell_label(cell: dict, mixed: bool) -> str:
     """Legend name of a cell; with GD and flow cells in one figure the trainer is named too."""
     name = f"n = {cell['n']}"
@@ -77,23 +74,18 @@ def cell_label(cell: dict, mixed: bool) -> str:
     return name
 
 
-def end_note(t: np.ndarray, L: np.ndarray, decades: float = 1.0) -> str:
-    """Legend note of a loss curve: where it reaches the float64 floor, or else its log-log slope over the last
-    ``decades`` of T (near 0: levelled off; -3: the paper's rate)."""
-    t, L = np.asarray(t, dtype=float), np.asarray(L, dtype=float)
-    ok = t > 0
-    t, L = t[ok], L[ok]
-    low = L <= FLOOR
-    if low.any():
-        return f"reaches 1e-26 at T = {t[int(np.argmax(low))]:.3g}"
-    win = t >= t[-1] / 10 ** decades
-    if win.sum() < 3:
-        return ""
-    slope = np.polyfit(np.log(t[win]), np.log(L[win]), 1)[0]
-    return f"last-decade slope {slope:.2f}"
+def end_note(fit: dict, floor: float) -> str:
+    """Legend note of a median loss curve from its fits: where it reaches the float64 floor, or else its
+    log-log slope over the last decade of T (near 0: levelled off; -3: the paper's rate)."""
+    if fit["median_loss_floor_at"] is not None:
+        return f"reaches {floor:g} at T = {fit['median_loss_floor_at']:.3g}"
+    if fit["median_loss_last_decade_slope"] is not None:
+        return f"last-decade slope {fit['median_loss_last_decade_slope']:.2f}"
+    return ""
 
 
-def _rates(results: Path, manifest: dict, cells) -> list[Path]:
+def _rates(results: Path, manifest: dict, cells, fits: dict) -> list[Path]:
+    loss_floor = fits["loss_floor"]
     local = any("p_loc" in arr for _, arr in cells)
     mixed = len({c["trainer"] for c, _ in cells}) > 1
     xlab = xlabel_for([c for c, _ in cells])
@@ -110,9 +102,10 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 p = np.nanmedian(arr["p_loc"], axis=0)
             ok = np.isfinite(p) & np.isfinite(arr["t_loc"])
+            p_end = _num(fits["cells"][cell["key"]]["p_loc_end"]["median"])
             ax.plot(arr["t_loc"][ok], p[ok], color=color[cell["n"]],
                     ls="--" if mixed and cell["trainer"] == "flow" else "-",
-                    label=f"{cell_label(cell, mixed)} (at end {np.nanmedian(arr['p_loc_end']):.2f})")
+                    label=f"{cell_label(cell, mixed)} (at end {p_end:.2f})")
         ax.axhline(-3.0, color="k", ls=":", lw=1, label="paper: -3")
         ax.set(xscale="log", ylim=(-3.3, 1.3), xlabel=xlab,
                ylabel="local exponent d log L / d log T  (median)",
@@ -121,8 +114,8 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
         axes = axes[:2]
     for k, (cell, arr) in enumerate(cells):
         t, L = arr["t"], np.median(arr["loss"], axis=0)
-        ok = (t > 0) & (L > FLOOR)  # below FLOOR the loss is float64 round-off (integrator noise for the flow)
-        e = np.nanmedian(arr["exponent"]) if cell["n"] > 1 else np.nan
+        ok = (t > 0) & (L > loss_floor)  # below it: float64 round-off (integrator noise for the flow)
+        e = _num(fits["cells"][cell["key"]]["exponent"]["median"]) if cell["n"] > 1 else np.nan
         label = cell_label(cell, mixed) + (f" (fit p {e:.2f})" if np.isfinite(e) else "")
         for ax in axes:
             ax.plot(t[ok], L[ok], color=color[cell["n"]], label=label,
@@ -136,8 +129,8 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
     axes[1].set(yscale="log", xlabel=xlab, ylabel="population loss L (median)",
                 title="log-linear: a linear rate is a straight line")
     for ax in axes:
-        ax.axhline(FLOOR, color="gray", ls=":", lw=0.8)
-        ax.text(ax.get_xlim()[0], FLOOR, " float64 round-off floor (not plotted below)", fontsize=7,
+        ax.axhline(loss_floor, color="gray", ls=":", lw=0.8)
+        ax.text(ax.get_xlim()[0], loss_floor, " float64 round-off floor (not plotted below)", fontsize=7,
                 color="gray", va="bottom")
     axes[0].legend(fontsize=8)
     trials = sorted({(c["trainer"], c["trials"]) for c, _ in cells})
@@ -150,11 +143,13 @@ def _rates(results: Path, manifest: dict, cells) -> list[Path]:
     plt.close(fig)
     over = [(c, a) for c, a in cells if c["n"] >= 2]
     if over:
-        out.append(_phases(results, *over[0]))
+        out.append(_phases(results, *over[0], fits))
     return out
 
 
-def _phases(results: Path, cell: dict, arr: dict, trial: int = 0) -> Path:
+def _phases(results: Path, cell: dict, arr: dict, fits: dict, trial: int = 0) -> Path:
+    loss_floor, resid_floor = fits["loss_floor"], fits["residual_floor"]
+    fit = fits["cells"][cell["key"]]
     t = arr["t"]
     ok = t > 0
     T1, T2 = arr["T1"][trial], arr["T2"][trial]
@@ -172,23 +167,24 @@ def _phases(results: Path, cell: dict, arr: dict, trial: int = 0) -> Path:
     a = axes[1, 0]
     L, lin = arr["loss"][trial], arr["linear"][trial]
     resid = np.abs(1.0 - arr["h"][trial].sum(-1))
-    for y, style, label, floor in ((L, "k-", "loss L", FLOOR), (lin, "-", "linear part |sum w - v|^2/4", FLOOR),
-                                   (np.abs(L - lin), "-", "|angular part| = |L - linear part|", FLOOR),
-                                   (resid, ":", "| ||v|| - H |", RESID_FLOOR)):
+    for y, style, label, floor in ((L, "k-", "loss L", loss_floor),
+                                   (lin, "-", "linear part |sum w - v|^2/4", loss_floor),
+                                   (np.abs(L - lin), "-", "|angular part| = |L - linear part|", loss_floor),
+                                   (resid, ":", "| ||v|| - H |", resid_floor)):
         keep = until_floor(y[ok], floor)
         a.plot(t[ok][keep], y[ok][keep], style, label=label)
     a.set(xscale="log", yscale="log", xlabel=_xlabel(cell), ylabel="loss and its parts",
           title="Phase 2: residual falls fast; Phase 3: angles, slowly")
-    a.set_ylim(bottom=max(FLOOR, 0.1 * float(np.min(L[ok]))))
+    a.set_ylim(bottom=max(loss_floor, 0.1 * float(np.min(L[ok]))))
     a.legend(fontsize=8, loc="upper right", title_fontsize=7,
              title="curves stop at float64 round-off:\n1e-26 for L and parts, 1e-13 for ||v|| - H")
     a = axes[1, 1]
     ZT = arr["Z"][trial] * t
     a.plot(t[ok], ZT[ok], label="Z(T) T (Z: our separation potential)")
     a.plot(t[ok], arr["max_pair_angle"][trial][ok] * t[ok], label="max_ij theta_ij T (theta_ij: angle w_i, w_j)")
-    T_flat = flat_from(t, ZT)
+    T_flat = _num(fit["ZT_flat_from"][trial])
     if np.isfinite(T_flat):
-        rise = np.log10(ZT[ok & (t <= T_flat)].max() / ZT[ok].min())
+        rise = _num(fit["ZT_rise_decades"][trial])
         title = (f"Z(T) T against T: rises {rise:.1f} decades, flat from T ~ {T_flat:.2g}\n"
                  "(Z ~ 1/T only there)")
         a.axvspan(T_flat, t[-1], color="0.9", zorder=0, label="flat: Z(T) T within x1.26 of its end")
@@ -224,13 +220,14 @@ def tick_labels(values) -> list[str]:
     return [f"{v:g}" for v in values]
 
 
-def _grid(results: Path, manifest: dict, cells) -> Path:
+def _grid(results: Path, manifest: dict, cells, fits: dict) -> Path:
     axis = manifest["params"]["axis"]
     key = {"ds": "d", "init_scales": "init_scale"}[axis]
     fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
     ns = sorted({c["n"] for c, _ in cells})
     for n in ns:
-        sel = sorted([(c[key], median_ci(a["exponent"])) for c, a in cells if c["n"] == n])
+        sel = sorted([(c[key], [_num(fits["cells"][c["key"]]["exponent"][q]) for q in ("median", "ci_low", "ci_high")])
+                      for c, _ in cells if c["n"] == n])
         x = np.array([s[0] for s in sel], dtype=float)
         m, lo, hi = (np.array([s[1][i] for s in sel]) for i in range(3))
         ax.errorbar(x, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=f"n = {n}")
@@ -247,15 +244,16 @@ def _grid(results: Path, manifest: dict, cells) -> Path:
     return path
 
 
-def _samples(results: Path, manifest: dict, cells) -> Path:
+def _samples(results: Path, manifest: dict, cells, fits: dict) -> Path:
+    loss_floor = fits["loss_floor"]
     ns = sorted({c["n"] for c, _ in cells})
     fig, axes = plt.subplots(1, len(ns), figsize=(5.2 * len(ns), 4.4), constrained_layout=True, squeeze=False)
     for ax, n in zip(axes[0], ns):
-        sel = sorted([(c["samples"], a) for c, a in cells if c["n"] == n], key=lambda s: s[0])
-        for k, (N, a) in enumerate(sel):
+        sel = sorted([(c["samples"], c["key"], a) for c, a in cells if c["n"] == n], key=lambda s: s[0])
+        for k, (N, key, a) in enumerate(sel):
             t, L = a["t"], np.median(a["loss"], axis=0)
-            ok = (t > 0) & (L > FLOOR)
-            note = end_note(t, L)
+            ok = (t > 0) & (L > loss_floor)
+            note = end_note(fits["cells"][key], loss_floor)
             ax.plot(t[ok], L[ok], color=plt.get_cmap("plasma")(k / max(len(sel), 1)),
                     label=f"N = {N}" + (f" ({note})" if note else ""))
         ax.set(xscale="log", yscale="log", xlabel="GD step T", ylabel="population loss L (median)",
@@ -273,10 +271,11 @@ def _samples(results: Path, manifest: dict, cells) -> Path:
 def plot(results: Path, kind: str = "rates") -> list[Path]:
     results = Path(results)
     manifest, cells = load_results(results)
+    fits = read_fits(results)
     if kind == "rates":
-        return _rates(results, manifest, cells)
+        return _rates(results, manifest, cells, fits)
     if kind == "grid":
-        return [_grid(results, manifest, cells)]
+        return [_grid(results, manifest, cells, fits)]
     if kind == "samples":
-        return [_samples(results, manifest, cells)]
+        return [_samples(results, manifest, cells, fits)]
     raise ValueError(f"unknown figure kind {kind!r}")

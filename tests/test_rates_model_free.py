@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.xudu.rates import (FLOOR, gradient_local_exponent, late_local_exponent, local_exponent, power_law_exponent,
-                       shifted_power_law, step_local_exponent)
+from sim.xudu.rates import (FLOOR, flat_from, gradient_local_exponent, late_local_exponent, local_exponent,
+                            median_loss_end, power_law_exponent, rise_until, shifted_power_law, step_local_exponent)
 
 
 def _log_times(t_end: float, records: int = 200, t_start: float = 1.0) -> np.ndarray:
@@ -182,3 +182,28 @@ def test_shifted_power_law_rejects_malformed_times_and_leaves_undecidable_trials
     rising = good[::-1].copy()
     p, _ = shifted_power_law(t, np.stack([good, nan_run, rising]))
     assert abs(p[0] + 3.0) < 1e-3 and np.isnan(p[1]) and np.isnan(p[2])
+
+
+def test_flat_from_finds_where_a_curve_levels_off_and_rise_until_how_far_it_rose():
+    t = np.logspace(0, 4, 41)
+    y = np.minimum(t, 1e3)  # rises three decades, flat from 1e3
+    t_flat = flat_from(t, y)
+    assert np.isclose(t_flat, 1e3, rtol=0.3)
+    assert rise_until(t, y, t_flat) == pytest.approx(np.log10(y[t <= t_flat].max() / y.min()))
+    assert np.isnan(flat_from(t, t))  # still rising at the end
+    z = np.where(t < 3, 0.0, y)  # zero before the students separate: left out, not an infinite rise
+    assert rise_until(t, z, t_flat) == pytest.approx(np.log10(y[t <= t_flat].max() / t[t >= 3][0]))
+
+
+def test_median_loss_end_floor_or_last_decade_slope():
+    t = np.arange(0, 10001, dtype=float)
+    floor_at, slope = median_loss_end(t, np.exp(-t))
+    assert floor_at == np.ceil(-np.log(FLOOR)) and np.isnan(slope)  # first integer T with e^-T <= FLOOR
+    win = t >= 1000.0
+    L = (t + 1.0) ** -3.0
+    floor_at, slope = median_loss_end(t, L)
+    assert np.isnan(floor_at)
+    assert slope == pytest.approx(np.polyfit(np.log(t[win]), np.log(L[win]), 1)[0], rel=1e-12)
+    assert -3.0 < slope < -2.99  # the offset biases the plain slope towards 0
+    assert median_loss_end(t, np.full_like(t, 1e-5))[1] == pytest.approx(0.0, abs=1e-12)
+    assert all(np.isnan(median_loss_end(t[:3], L[:3])))  # too few records in the last decade

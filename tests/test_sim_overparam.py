@@ -85,6 +85,8 @@ def test_empirical_gd_approaches_population_for_large_N():
     assert torch.allclose(grad, population_grad(W0 * 40, v), atol=0.02)
     tr = op.run_gd(W0, v, op.GD(lr=0.1, steps=300, records=5), data=(X, y))
     assert tr.empirical is not None and tr.empirical.shape == tr.loss.shape
+    final_emp, _ = op.empirical_loss_grad(torch.as_tensor(tr.W_final), X, y)
+    np.testing.assert_allclose(tr.empirical[:, -1], final_emp.numpy(), rtol=1e-12)  # the recorded empirical loss
     assert np.all(tr.loss[:, -1] < 1e-2)
 
 
@@ -165,32 +167,80 @@ def test_rate_fits_recover_known_laws():
     assert m == 3.0 and lo <= m <= hi
 
 
-def test_xudu_diagrams_are_registered_with_both_scales():
+XUDU = ("xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow",
+        "xudu-long-horizon")
+
+
+def test_xudu_scales_are_typed_configs_whose_cells_have_unique_keys():
     from sim.core import registry
+    from sim.core.config import as_dict, from_dict, is_frozen_config
+    from sim.core.sweep import cell_record
+    from sim.xudu.diagrams import OverparamCell
 
     ds = registry.load_all()
-    for name in ("xudu-rates", "xudu-exponent-n-init", "xudu-exponent-n-d", "xudu-finite-sample", "xudu-flow"):
-        assert set(ds[name].scales) >= {"quick", "paper"}
-        assert ds[name].cells(ds[name].scales["quick"])
+    for name in XUDU:
+        d = ds[name]
+        assert set(d.scales) >= {"quick", "paper"} and d.figure and d.fit is not None
+        for cfg in d.scales.values():
+            assert is_frozen_config(cfg) and from_dict(type(cfg), as_dict(cfg)) == cfg
+            cells = d.cells(cfg)
+            keys = [c.key for c in cells]
+            assert cells and len(set(keys)) == len(keys)
+            for c in cells:  # a cell's plain record rebuilds the same cell (what its file stores)
+                record = cell_record(c)
+                assert record.pop("key") == c.key and OverparamCell(**record) == c
+    quick = ds["xudu-exponent-n-init"].scales["quick"]
+    assert [c.init_scale for c in ds["xudu-exponent-n-init"].cells(quick)][:len(quick.init_scales)] == \
+        list(quick.init_scales)
+    long = ds["xudu-long-horizon"].cells(ds["xudu-long-horizon"].scales["quick"])
+    gd, flow = [c for c in long if c.trainer == "gd"], [c for c in long if c.trainer == "flow"]
+    assert [c.key + "_flow" for c in gd] == [c.key for c in flow]  # same key stem per n: GD and flow side by side
 
 
-def test_a_tiny_xudu_sweep_runs_resumes_and_plots(tmp_path):
-    from sim.core import registry
-    from sim.core.registry import Diagram, register
-    from sim.core.sweep import SweepSpec, read_summary, run
-    from sim.xudu.diagrams import COLUMNS, run_overparam_cell, summarize_overparam, _rates_cells, _plot
+@pytest.mark.parametrize("kwargs, word", [
+    ({"trainer": "sgd", "lr": 0.1, "steps": 3}, "trainer"), ({"lr": 0.1}, "steps"),
+    ({"trainer": "flow", "t_end": 10.0, "lr": 0.1}, "lr"), ({"trainer": "flow"}, "t_end"),
+])
+def test_bad_cells_are_clear_errors(kwargs, word):
+    from sim.xudu.diagrams import OverparamCell
 
-    name = "test-tiny-xudu"
-    if name not in registry._REGISTRY:
-        register(Diagram(name=name, title="tiny", paper="test",
-                         scales={s: {"ns": [1, 2], "d": 3, "init_scale": 1e-2, "lr": 0.2, "steps": 400, "trials": 2}
-                                 for s in ("quick", "paper")},
-                         cells=_rates_cells, run_cell=run_overparam_cell, summarize=summarize_overparam,
-                         plot=_plot("rates"), columns=COLUMNS))
-    out = run(SweepSpec(name), out=tmp_path / "r", progress=False)
+    with pytest.raises(ValueError, match=word):
+        OverparamCell(n=2, d=3, init_scale=0.01, trials=1, **kwargs)
+
+
+def test_a_tiny_xudu_sweep_runs_fits_resumes_and_draws(tmp_path):
+    """Through the public API only (no registry is touched): the registered xudu-rates diagram at a tiny
+    size (changed fields of its quick scale), its fits checked against the cells' own arrays, drawn from
+    the folder alone."""
+    import json
+
+    from figures.catalog import draw
+    from sim.core.sweep import SweepSpec, load_results, read_summary, run
+    from sim.xudu.rates import FLOOR
+
+    spec = SweepSpec("xudu-rates", changes=(("d", 3), ("lr", 0.2), ("ns", (1, 2)), ("steps", 400), ("trials", 2)))
+    out = run(spec, out=tmp_path / "r", progress=False)
     rows = read_summary(out / "summary.csv")
-    assert [int(r["n"]) for r in rows] == [1, 2]
-    assert (out / "slowdown.png").is_file() and (out / "phases.png").is_file()
+    assert [int(r["n"]) for r in rows] == [1, 2] and [r["cell"] for r in rows] == ["n1_d3_s0.01", "n2_d3_s0.01"]
+    fits = json.loads((out / "fits.json").read_text())
+    assert fits["loss_floor"] == FLOOR and fits["residual_floor"] == pytest.approx(np.sqrt(FLOOR), rel=1e-15)
+    manifest, cells = load_results(out)
+    assert manifest["figure"] == "xudu-rates" and manifest["params"]["ns"] == [1, 2]
+    for (cell, arr), row in zip(cells, rows):
+        fit = fits["cells"][cell["key"]]
+        m, lo, hi = median_ci(arr["exponent"])
+        got = [np.nan if x is None else x for x in (fit["exponent"][q] for q in ("median", "ci_low", "ci_high"))]
+        np.testing.assert_array_equal(got, [m, lo, hi])
+        if np.isfinite(m):
+            assert float(row["exponent"]) == round(m, 4)
+        # where the median loss first reaches the float64 floor, read off the saved curve directly
+        L = np.median(arr["loss"], axis=0)
+        hit = np.nonzero((arr["t"] > 0) & (L <= FLOOR))[0]
+        assert fit["median_loss_floor_at"] == (float(arr["t"][hit[0]]) if hit.size else None)
+        assert len(fit["ZT_flat_from"]) == len(fit["ZT_rise_decades"]) == cell["trials"]
+    assert fits["cells"]["n1_d3_s0.01"]["median_loss_floor_at"] is not None  # n = 1 is linear: it gets there
+    drawn = draw(out)
+    assert sorted(p.name for p in drawn) == ["phases.png", "slowdown.png"] and all(p.is_file() for p in drawn)
     before = (out / "cells" / "n2_d3_s0.01.npz").read_bytes()
-    run(SweepSpec(name), out=out, resume=True, progress=False, plot=False)
+    run(spec, out=out, resume=True, progress=False)
     assert (out / "cells" / "n2_d3_s0.01.npz").read_bytes() == before

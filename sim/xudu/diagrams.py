@@ -27,19 +27,29 @@ Two estimates of the late exponent are saved side by side (cells/*.npz and summa
   ~ t n ||e||^2/(4 L) to it, so single seeds can read -4 to -20 at t = 1e7 while the trace reads -3.000;
   quote the trace value and use ``p_grad_end`` as a check where the two agree.  The per-record curve is
   saved as ``t_loc``, ``p_loc``.
+
+Every number the figures print is computed here and saved in ``fits.json`` (:func:`fit_overparam`): the two
+exponents unrounded with their intervals, where each median loss curve reaches the float64 floor or else its
+last-decade slope, and per trial where Z(T) T levels off.  Each scale is a frozen dataclass whose defaults are
+the quick scale (the paper scale changes some of them); each cell is an :class:`OverparamCell`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Literal
+
 import numpy as np
 import torch
 
-from sim.xudu.overparam import (GD, OverparamProblem, hessian_at_teacher, initial_students, linear_rate_of_gd, run_flow,
-                           run_gd, sample_data, teacher)
-from sim.xudu.rates import (gradient_local_exponent, late_local_exponent, linear_rate, local_exponent, phases,
-                       power_law_exponent, shifted_power_law, step_local_exponent)
+from sim.core.config import param
 from sim.core.intervals import median_ci
-from sim.core.registry import Diagram, register
+from sim.core.registry import Diagram, Finished, Rows, register
+from sim.xudu.overparam import (GD, OverparamProblem, hessian_at_teacher, initial_students, linear_rate_of_gd, run_flow,
+                                run_gd, sample_data, teacher)
+from sim.xudu.rates import (FLOOR, flat_from, gradient_local_exponent, late_local_exponent, linear_rate,
+                            local_exponent, median_loss_end, phases, power_law_exponent, rise_until,
+                            shifted_power_law, step_local_exponent)
 
 COLUMNS = ("n", "d", "init_scale", "samples", "trainer", "trials", "slope", "exponent", "exp_ci_low", "exp_ci_high",
            "predicted_exponent", "p_loc_end", "p_loc_ci_low", "p_loc_ci_high", "p_loc_decade_before",
@@ -70,21 +80,60 @@ LEGEND = {
 }
 
 
-def _problem(cell: dict) -> OverparamProblem:
+@dataclass(frozen=True)
+class OverparamCell:
+    """One grid cell: ``trials`` independent initializations of n students in dimension d (scale
+    ``init_scale``), trained by GD (step ``lr``, ``steps`` steps; on N = ``samples`` inputs, or on the
+    population loss when None) or by the gradient flow up to time ``t_end``.  Its ``key`` names its file and
+    seeds its random stream."""
+
+    n: int
+    d: int
+    init_scale: float
+    trials: int
+    trainer: str = "gd"
+    lr: float | None = None
+    steps: int | None = None
+    t_end: float | None = None
+    samples: int | None = None
+
+    def __post_init__(self):
+        if self.trainer == "gd":
+            if self.lr is None or self.steps is None or self.t_end is not None:
+                raise ValueError(f"a GD cell needs lr and steps and no t_end (got lr={self.lr!r}, "
+                                 f"steps={self.steps!r}, t_end={self.t_end!r})")
+        elif self.trainer == "flow":
+            if self.t_end is None or self.lr is not None or self.steps is not None or self.samples is not None:
+                raise ValueError(f"a flow cell needs t_end and no lr, steps or samples (got t_end={self.t_end!r}, "
+                                 f"lr={self.lr!r}, steps={self.steps!r}, samples={self.samples!r})")
+        else:
+            raise ValueError(f"trainer must be 'gd' or 'flow' (got {self.trainer!r})")
+
+    @property
+    def key(self) -> str:
+        return (f"n{self.n}_d{self.d}_s{self.init_scale:g}" + (f"_N{self.samples}" if self.samples else "")
+                + ("_flow" if self.trainer == "flow" else ""))
+
+    @property
+    def horizon(self) -> int | float:
+        """GD steps or flow time at the end of the run."""
+        return self.steps if self.trainer == "gd" else self.t_end
+
+
+def _problem(cell: OverparamCell) -> OverparamProblem:
     """The cell's problem: with its seed it fixes the students' start and the data (``sample_data``)."""
-    return OverparamProblem(n=cell["n"], d=cell["d"], trials=cell["trials"], init_scale=cell["init_scale"],
-                            samples=cell.get("samples"))
+    return OverparamProblem(n=cell.n, d=cell.d, trials=cell.trials, init_scale=cell.init_scale, samples=cell.samples)
 
 
-def run_overparam_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
+def run_overparam_cell(cell: OverparamCell, seed: int, device: str) -> dict[str, np.ndarray]:
     problem = _problem(cell)
     W0 = initial_students(problem, seed, device)
     v = teacher(problem, device)
-    if cell["trainer"] == "flow":
-        traj = run_flow(W0, v, t_end=cell["t_end"])
+    if cell.trainer == "flow":
+        traj = run_flow(W0, v, t_end=cell.t_end)
     else:
         data = sample_data(problem, seed, device) if problem.samples else None
-        traj = run_gd(W0, v, GD(lr=cell["lr"], steps=cell["steps"]), data=data)
+        traj = run_gd(W0, v, GD(lr=cell.lr, steps=cell.steps), data=data)
     out = traj.arrays()
     out["slope"], out["slope_se"] = power_law_exponent(traj.t, traj.loss)
     out["exponent"], out["exponent_se"] = shifted_power_law(traj.t, traj.loss)
@@ -98,7 +147,7 @@ def run_overparam_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarr
     return out
 
 
-def end_gradient_exponent(cell: dict, W_final: np.ndarray, v: torch.Tensor, t_end: float) -> np.ndarray:
+def end_gradient_exponent(cell: OverparamCell, W_final: np.ndarray, v: torch.Tensor, t_end: float) -> np.ndarray:
     """Model-free local exponent at the end of the run from the final weights alone (no trace, no fit):
     gradient flow: -t ||grad L||^2 / L; population GD: (T + 1/2) log(L(T + 1)/L(T)) with one more step
     of the cell's lr.  nan for the finite-sample cells (their GD descends the empirical loss)."""
@@ -107,49 +156,49 @@ def end_gradient_exponent(cell: dict, W_final: np.ndarray, v: torch.Tensor, t_en
     W = torch.as_tensor(W_final, dtype=torch.float64, device=v.device)
     geo = Geometry(W, v)
     loss, grad = geo.loss(), geo.grad()
-    if cell["trainer"] == "flow":
+    if cell.trainer == "flow":
         gsq = (grad ** 2).sum((-1, -2))
         return gradient_local_exponent(t_end, loss.cpu().numpy(), gsq.cpu().numpy())
-    if cell.get("samples"):
+    if cell.samples:
         return np.full(W.shape[0], np.nan)
-    nxt = Geometry(W - cell["lr"] * grad, v).loss()
+    nxt = Geometry(W - cell.lr * grad, v).loss()
     return step_local_exponent(t_end, loss.cpu().numpy(), nxt.cpu().numpy())
 
 
-def predicted_linear_rate(cell: dict, seed: int | None = None) -> float:
+def predicted_linear_rate(cell: OverparamCell, seed: int | None = None) -> float:
     """n = 1: log-loss slope per GD step 2 log(1 - lr lam_min) with lam_min the smallest eigenvalue of the
     Hessian at w = v: 1/2 for the population loss (so 2 log(1 - lr/2)), and for N samples that of the
     empirical Hessian of the cell's own data (regenerated from ``seed``; median over the trials); -1 per
     unit time for the population flow."""
-    if cell["n"] != 1:
+    if cell.n != 1:
         return float("nan")
-    if cell["trainer"] == "flow":
+    if cell.trainer == "flow":
         return -1.0
-    if not cell.get("samples"):
-        return float(linear_rate_of_gd(cell["lr"], 0.5))
+    if not cell.samples:
+        return float(linear_rate_of_gd(cell.lr, 0.5))
     if seed is None:
         raise ValueError("the finite-sample prediction needs the cell's seed (its data)")
     problem = _problem(cell)
     X, _ = sample_data(problem, seed)  # the cell's own data, as run_overparam_cell drew it
     lam = torch.linalg.eigvalsh(hessian_at_teacher(X, teacher(problem)))[:, 0].numpy()
-    return float(np.median(linear_rate_of_gd(cell["lr"], lam)))
+    return float(np.median(linear_rate_of_gd(cell.lr, lam)))
 
 
-def summarize_overparam(finished: list[tuple[dict, dict]]) -> list[dict]:
+def summarize_overparam(finished: Finished) -> Rows:
     rows = []
     for cell, arr in finished:
         e, lo, hi = median_ci(arr["exponent"])
         ploc = _model_free(arr)
         rows.append({
-            "cell": cell["key"], "n": cell["n"], "d": cell["d"], "init_scale": cell["init_scale"],
-            "samples": cell.get("samples") or "population", "trainer": cell["trainer"],
-            "lr": cell.get("lr", ""), "horizon": cell.get("steps", cell.get("t_end")), "trials": cell["trials"],
+            "cell": cell.key, "n": cell.n, "d": cell.d, "init_scale": cell.init_scale,
+            "samples": cell.samples or "population", "trainer": cell.trainer,
+            "lr": "" if cell.lr is None else cell.lr, "horizon": cell.horizon, "trials": cell.trials,
             "slope": round(median_ci(arr["slope"])[0], 4), "exponent": round(e, 4), "exp_ci_low": round(lo, 4),
-            "exp_ci_high": round(hi, 4), "predicted_exponent": -3 if cell["n"] >= 2 else "",
+            "exp_ci_high": round(hi, 4), "predicted_exponent": -3 if cell.n >= 2 else "",
             **ploc,
             "linear_rate": float(f"{np.nanmedian(arr['linear_rate']):.6g}") if np.isfinite(arr["linear_rate"]).any() else "",
             "predicted_linear_rate": (float(f"{predicted_linear_rate(cell, int(arr['seed'])):.6g}")
-                                      if cell["n"] == 1 else ""),
+                                      if cell.n == 1 else ""),
             "final_loss": float(f"{np.median(arr['loss'][:, -1]):.3g}"),
             "final_empirical": float(f"{np.median(arr['empirical'][:, -1]):.3g}") if "empirical" in arr else "",
             "T1": float(np.nanmedian(arr["T1"])) if np.isfinite(arr["T1"]).any() else "",
@@ -174,112 +223,183 @@ def _model_free(arr: dict) -> dict:
             "p_grad_end": fmt(np.nanmedian(grad)) if np.isfinite(grad).any() else ""}
 
 
-def _cell(n, d, init_scale, trials, trainer="gd", lr=None, steps=None, t_end=None, samples=None) -> dict:
-    key = f"n{n}_d{d}_s{init_scale:g}" + (f"_N{samples}" if samples else "") + ("_flow" if trainer == "flow" else "")
-    cell = {"key": key, "n": n, "d": d, "init_scale": init_scale, "trials": trials, "trainer": trainer}
-    if trainer == "flow":
-        cell["t_end"] = t_end
-    else:
-        cell |= {"lr": lr, "steps": steps}
-    if samples:
-        cell["samples"] = samples
-    return cell
+def _finite(x) -> float | None:
+    """A JSON number, or None where there is none (no fit, never reached)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
 
 
-def _rates_cells(p):
-    return [_cell(n, p["d"], p["init_scale"], p["trials"], lr=p["lr"], steps=p["steps"]) for n in p["ns"]]
+def _interval(values: np.ndarray) -> dict:
+    m, lo, hi = median_ci(values)
+    return {"median": _finite(m), "ci_low": _finite(lo), "ci_high": _finite(hi)}
 
 
-def _grid_cells(p):
-    axis = p["axis"]
-    cells = []
-    for n in p["ns"]:
-        for val in p[axis]:
-            d = val if axis == "ds" else p["d"]
-            s = val if axis == "init_scales" else p["init_scale"]
-            cells.append(_cell(n, d, s, p["trials"], lr=p["lr"], steps=p["steps"]))
-    return cells
+def fit_overparam(finished: Finished, rows: Rows) -> dict[str, dict]:
+    """``fits.json``: per cell (by key), the numbers the figures show, unrounded: the offset-fit exponent and
+    the model-free end exponent, each as the median over seeds with its 95 % bootstrap interval; for the
+    median loss curve, where it reaches the float64 floor or else its last-decade log-log slope; per trial,
+    where Z(T) T levels off and how many decades it rose before.  With them the floors below which a loss
+    (``loss_floor``) or the residual ||v|| - H (``residual_floor``, linear in the weights) is round-off."""
+    cells = {}
+    for cell, arr in finished:
+        t = arr["t"]
+        floor_at, slope = median_loss_end(t, np.median(arr["loss"], axis=0))
+        flat = [flat_from(t, Z * t) for Z in arr["Z"]]
+        out = {"exponent": _interval(arr["exponent"])}
+        if "p_loc_end" in arr:
+            out["p_loc_end"] = _interval(arr["p_loc_end"])
+        out |= {"median_loss_floor_at": _finite(floor_at), "median_loss_last_decade_slope": _finite(slope),
+                "ZT_flat_from": [_finite(f) for f in flat],
+                "ZT_rise_decades": [_finite(rise_until(t, Z * t, f)) if np.isfinite(f) else None
+                                    for Z, f in zip(arr["Z"], flat)]}
+        cells[cell.key] = out
+    return {"fits.json": {"loss_floor": FLOOR, "residual_floor": float(np.sqrt(FLOOR)), "cells": cells}}
 
 
-def _sample_cells(p):
-    return [_cell(n, p["d"], p["init_scale"], p["trials"], lr=p["lr"], steps=p["steps"], samples=N)
-            for n in p["ns"] for N in p["samples"]]
+# ---- the grid of each diagram -----------------------------------------------------------------------------
+
+def _gd(n, d, init_scale, trials, lr, steps, samples=None) -> OverparamCell:
+    return OverparamCell(n=n, d=d, init_scale=init_scale, trials=trials, lr=lr, steps=steps, samples=samples)
 
 
-def _flow_cells(p):
-    return [_cell(n, p["d"], p["init_scale"], p["trials"], trainer="flow", t_end=p["t_end"]) for n in p["ns"]]
+def _flow(n, d, init_scale, trials, t_end) -> OverparamCell:
+    return OverparamCell(n=n, d=d, init_scale=init_scale, trials=trials, trainer="flow", t_end=t_end)
 
 
-def _plot(kind):
-    def plot(out):
-        from figures import xudu_slowdown
-        return xudu_slowdown.plot(out, kind)
-    return plot
+@dataclass(frozen=True)
+class RatesScale:
+    """xudu-rates: GD on the population loss for each n (defaults: the quick scale)."""
+
+    ns: tuple[int, ...] = param((1, 2, 3, 5, 10), "numbers of student neurons n (one cell each)")
+    d: int = param(10, "input dimension d")
+    init_scale: float = param(1e-2, "initialization scale s: w_i(0) ~ N(0, s^2 I/d)")
+    lr: float = param(0.1, "GD step size")
+    steps: int = param(20000, "GD steps")
+    trials: int = param(8, "independent initializations (seeds) per cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return [_gd(n, self.d, self.init_scale, self.trials, self.lr, self.steps) for n in self.ns]
+
+
+@dataclass(frozen=True)
+class InitGridScale:
+    """xudu-exponent-n-init: GD over n x initialization scale (defaults: the quick scale)."""
+
+    axis: Literal["init_scales"] = param("init_scales", "the grid's second axis (fixed for this diagram)")
+    ns: tuple[int, ...] = param((2, 3, 5), "numbers of student neurons n (the grid's rows)")
+    init_scales: tuple[float, ...] = param((1e-3, 1e-2, 1e-1), "initialization scales s (the grid's columns)")
+    d: int = param(10, "input dimension d")
+    lr: float = param(0.1, "GD step size")
+    steps: int = param(10000, "GD steps")
+    trials: int = param(6, "independent initializations (seeds) per cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return [_gd(n, self.d, s, self.trials, self.lr, self.steps) for n in self.ns for s in self.init_scales]
+
+
+@dataclass(frozen=True)
+class DimGridScale:
+    """xudu-exponent-n-d: GD over n x input dimension d (defaults: the quick scale)."""
+
+    axis: Literal["ds"] = param("ds", "the grid's second axis (fixed for this diagram)")
+    ns: tuple[int, ...] = param((2, 3, 5), "numbers of student neurons n (the grid's rows)")
+    ds: tuple[int, ...] = param((2, 5, 20), "input dimensions d (the grid's columns)")
+    init_scale: float = param(1e-2, "initialization scale s: w_i(0) ~ N(0, s^2 I/d)")
+    lr: float = param(0.1, "GD step size")
+    steps: int = param(10000, "GD steps")
+    trials: int = param(6, "independent initializations (seeds) per cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return [_gd(n, d, self.init_scale, self.trials, self.lr, self.steps) for n in self.ns for d in self.ds]
+
+
+@dataclass(frozen=True)
+class SampleScale:
+    """xudu-finite-sample: GD on the empirical loss of N samples, over n x N (defaults: the quick scale)."""
+
+    ns: tuple[int, ...] = param((1, 3), "numbers of student neurons n (the grid's rows)")
+    samples: tuple[int, ...] = param((100, 1000, 10000), "training set sizes N (the grid's columns)")
+    d: int = param(5, "input dimension d")
+    init_scale: float = param(1e-2, "initialization scale s: w_i(0) ~ N(0, s^2 I/d)")
+    lr: float = param(0.1, "GD step size")
+    steps: int = param(8000, "GD steps")
+    trials: int = param(4, "independent initializations (seeds) per cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return [_gd(n, self.d, self.init_scale, self.trials, self.lr, self.steps, samples=N)
+                for n in self.ns for N in self.samples]
+
+
+@dataclass(frozen=True)
+class FlowScale:
+    """xudu-flow: the gradient flow on the population loss for each n (defaults: the quick scale)."""
+
+    ns: tuple[int, ...] = param((1, 2, 3), "numbers of student neurons n (one cell each)")
+    d: int = param(5, "input dimension d")
+    init_scale: float = param(1e-2, "initialization scale s: w_i(0) ~ N(0, s^2 I/d)")
+    t_end: float = param(1e4, "flow time at the end")
+    trials: int = param(3, "independent initializations (seeds) per cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return [_flow(n, self.d, self.init_scale, self.trials, self.t_end) for n in self.ns]
+
+
+@dataclass(frozen=True)
+class LongHorizonScale:
+    """xudu-long-horizon: GD and the flow from the same students (same key stem and seed per n), to a long
+    horizon (defaults: the quick scale)."""
+
+    ns: tuple[int, ...] = param((2, 3, 10), "numbers of student neurons n (one GD and one flow cell each)")
+    d: int = param(10, "input dimension d")
+    init_scale: float = param(1e-2, "initialization scale s: w_i(0) ~ N(0, s^2 I/d)")
+    lr: float = param(0.1, "GD step size")
+    steps: int = param(20000, "GD steps")
+    gd_trials: int = param(2, "independent initializations (seeds) per GD cell")
+    t_end: float = param(1e5, "flow time at the end")
+    flow_trials: int = param(4, "independent initializations (seeds) per flow cell")
+
+    def cells(self) -> list[OverparamCell]:
+        return ([_gd(n, self.d, self.init_scale, self.gd_trials, self.lr, self.steps) for n in self.ns]
+                + [_flow(n, self.d, self.init_scale, self.flow_trials, self.t_end) for n in self.ns])
 
 
 PAPER = "002 (Xu & Du 2023) Theorems 1-2"
 
-register(Diagram(
-    name="xudu-rates", title="Loss against GD steps for n = 1 (linear) and n >= 2 students (T^-3), with the phases",
-    paper=PAPER + "; abstract (exp(-Omega(T)) for n = 1)",
-    scales={"quick": {"ns": [1, 2, 3, 5, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 20000, "trials": 8},
-            "paper": {"ns": [1, 2, 3, 5, 10, 20, 50], "d": 10, "init_scale": 1e-2, "lr": 0.05, "steps": 1_000_000,
-                      "trials": 16}},
-    cells=_rates_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS, legend=LEGEND))
 
-register(Diagram(
-    name="xudu-exponent-n-init", title="Fitted late-phase exponent of L(T) over n x initialization scale",
-    paper=PAPER,
-    scales={"quick": {"axis": "init_scales", "ns": [2, 3, 5], "init_scales": [1e-3, 1e-2, 1e-1], "d": 10, "lr": 0.1,
-                      "steps": 10000, "trials": 6},
-            "paper": {"axis": "init_scales", "ns": [2, 3, 5, 10, 20], "init_scales": [1e-4, 1e-3, 1e-2, 1e-1, 1.0],
-                      "d": 10, "lr": 0.05, "steps": 200_000, "trials": 16}},
-    cells=_grid_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("grid"),
-    columns=COLUMNS, legend=LEGEND))
-
-register(Diagram(
-    name="xudu-exponent-n-d", title="Fitted late-phase exponent of L(T) over n x input dimension d",
-    paper=PAPER,
-    scales={"quick": {"axis": "ds", "ns": [2, 3, 5], "ds": [2, 5, 20], "init_scale": 1e-2, "lr": 0.1,
-                      "steps": 10000, "trials": 6},
-            "paper": {"axis": "ds", "ns": [2, 3, 5, 10, 20], "ds": [2, 5, 10, 50, 100], "init_scale": 1e-2,
-                      "lr": 0.05, "steps": 200_000, "trials": 16}},
-    cells=_grid_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("grid"),
-    columns=COLUMNS, legend=LEGEND))
-
-register(Diagram(
-    name="xudu-finite-sample", title="Empirical GD on N samples: where the population picture (T^-3 / linear) holds",
-    paper=PAPER + " (population loss); finite-sample variant is ours",
-    scales={"quick": {"ns": [1, 3], "samples": [100, 1000, 10000], "d": 5, "init_scale": 1e-2, "lr": 0.1,
-                      "steps": 8000, "trials": 4},
-            "paper": {"ns": [1, 2, 5], "samples": [100, 300, 1000, 3000, 10000, 30000], "d": 10, "init_scale": 1e-2,
-                      "lr": 0.05, "steps": 100_000, "trials": 8}},
-    cells=_sample_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("samples"),
-    columns=COLUMNS, legend=LEGEND))
-
-register(Diagram(
-    name="xudu-flow", title="Gradient flow (scipy LSODA): the Omega(T^-3) lower-bound setting, n = 1 linear",
-    paper="002 Theorem 2 (gradient flow lower bound)",
-    scales={"quick": {"ns": [1, 2, 3], "d": 5, "init_scale": 1e-2, "t_end": 1e4, "trials": 3},
-            "paper": {"ns": [1, 2, 3, 5, 10], "d": 10, "init_scale": 1e-2, "t_end": 1e6, "trials": 10}},
-    cells=_flow_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS, legend=LEGEND))
+def _register(name: str, title: str, paper: str, quick, paper_scale, figure: str) -> Diagram:
+    return register(Diagram(name=name, title=title, paper=paper, scales={"quick": quick, "paper": paper_scale},
+                            cells=type(quick).cells, run_cell=run_overparam_cell, summarize=summarize_overparam,
+                            fit=fit_overparam, figure=figure, columns=COLUMNS, legend=LEGEND))
 
 
-def _long_cells(p):
-    """GD and the flow from the same students (same key stem and seed per n), to a long horizon."""
-    return ([_cell(n, p["d"], p["init_scale"], p["gd_trials"], lr=p["lr"], steps=p["steps"]) for n in p["ns"]]
-            + [_cell(n, p["d"], p["init_scale"], p["flow_trials"], trainer="flow", t_end=p["t_end"]) for n in p["ns"]])
+_register("xudu-rates", "Loss against GD steps for n = 1 (linear) and n >= 2 students (T^-3), with the phases",
+          PAPER + "; abstract (exp(-Omega(T)) for n = 1)",
+          RatesScale(), replace(RatesScale(), ns=(1, 2, 3, 5, 10, 20, 50), lr=0.05, steps=1_000_000, trials=16),
+          figure="xudu-rates")
 
+_register("xudu-exponent-n-init", "Fitted late-phase exponent of L(T) over n x initialization scale", PAPER,
+          InitGridScale(), replace(InitGridScale(), ns=(2, 3, 5, 10, 20), init_scales=(1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+                                   lr=0.05, steps=200_000, trials=16),
+          figure="xudu-grid")
 
-register(Diagram(
-    name="xudu-long-horizon",
-    title="Offset fit and model-free local exponent at long horizons: GD and the gradient flow, n in {2, 3, 10}",
-    paper=PAPER + "; Theorem 2 (flow)",
-    scales={"quick": {"ns": [2, 3, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 20000, "gd_trials": 2,
-                      "t_end": 1e5, "flow_trials": 4},
-            "paper": {"ns": [2, 3, 10], "d": 10, "init_scale": 1e-2, "lr": 0.1, "steps": 300_000, "gd_trials": 2,
-                      "t_end": 1e7, "flow_trials": 4}},
-    cells=_long_cells, run_cell=run_overparam_cell, summarize=summarize_overparam, plot=_plot("rates"),
-    columns=COLUMNS, legend=LEGEND))
+_register("xudu-exponent-n-d", "Fitted late-phase exponent of L(T) over n x input dimension d", PAPER,
+          DimGridScale(), replace(DimGridScale(), ns=(2, 3, 5, 10, 20), ds=(2, 5, 10, 50, 100), lr=0.05,
+                                  steps=200_000, trials=16),
+          figure="xudu-grid")
+
+_register("xudu-finite-sample", "Empirical GD on N samples: where the population picture (T^-3 / linear) holds",
+          PAPER + " (population loss); finite-sample variant is ours",
+          SampleScale(), replace(SampleScale(), ns=(1, 2, 5), samples=(100, 300, 1000, 3000, 10000, 30000), d=10,
+                                 lr=0.05, steps=100_000, trials=8),
+          figure="xudu-samples")
+
+_register("xudu-flow", "Gradient flow (scipy LSODA): the Omega(T^-3) lower-bound setting, n = 1 linear",
+          "002 Theorem 2 (gradient flow lower bound)",
+          FlowScale(), replace(FlowScale(), ns=(1, 2, 3, 5, 10), d=10, t_end=1e6, trials=10),
+          figure="xudu-rates")
+
+_register("xudu-long-horizon",
+          "Offset fit and model-free local exponent at long horizons: GD and the gradient flow, n in {2, 3, 10}",
+          PAPER + "; Theorem 2 (flow)",
+          LongHorizonScale(), replace(LongHorizonScale(), steps=300_000, t_end=1e7),
+          figure="xudu-rates")

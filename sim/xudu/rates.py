@@ -27,6 +27,10 @@ Model-free exponents (no fitted law; next to the fits above, which they do not c
 * :func:`late_local_exponent`: per trial, p_loc at the end of the run (the last pair of records) and
   one decade earlier, so that the drift still left at the horizon is reported with the value.
 
+Where a curve levels off or ends (the numbers the figures mark): :func:`flat_from` (where Z(T) T becomes
+flat) with :func:`rise_until` (how many decades it rose before), and :func:`median_loss_end` (where a loss
+curve reaches the float64 floor, or else its last-decade slope).
+
 What the intervals mean.  :func:`shifted_power_law` + :func:`sim.core.intervals.median_ci` give the median over seeds of
 the fitted p with a bootstrap-over-seeds interval: it measures the spread between seeds *given* that
 L = C (T + T0)^p holds over the window; it says nothing about whether that law (with a single offset)
@@ -211,3 +215,47 @@ def late_local_exponent(t: np.ndarray, loss: np.ndarray, decades_back: float = 1
                 p_before[k] = pl[0, j]
     return p_end, p_before
 
+
+
+# ---- where a curve levels off or ends --------------------------------------------------------------------
+
+def flat_from(t: np.ndarray, y: np.ndarray, tol: float = 0.1) -> float:
+    """First t after which y(t) > 0 stays within a factor 10**tol of its last value on log axes (nan if never
+    within the last half decade): where a curve such as Z(T) T levels off."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    ok = (t > 0) & (y > 0) & np.isfinite(y)
+    t, y = t[ok], y[ok]
+    if t.size < 3:
+        return float("nan")
+    off = np.abs(np.log10(y / y[-1])) > tol
+    if not off.any():
+        return float(t[0])
+    i = int(np.nonzero(off)[0][-1]) + 1
+    return float(t[i]) if np.log10(t[-1] / t[i]) >= 0.5 else float("nan")  # flat for at least half a decade
+
+
+def rise_until(t: np.ndarray, y: np.ndarray, t_flat: float) -> float:
+    """Decades that y > 0 rises from its smallest value (t > 0) to its largest value up to ``t_flat`` (values
+    y <= 0, e.g. Z = 0 while the students are not yet apart, are left out; nan if none is left)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    ok = (t > 0) & (y > 0) & np.isfinite(y)
+    early = ok & (t <= t_flat)
+    if not early.any():
+        return float("nan")
+    return float(np.log10(y[early].max() / y[ok].min()))
+
+
+def median_loss_end(t: np.ndarray, L: np.ndarray, decades: float = 1.0) -> tuple[float, float]:
+    """How a (median) loss curve ends: (T at which it first reaches the float64 floor ``FLOOR``, nan if it
+    never does; else nan and its log-log slope over the last ``decades`` of T: near 0 levelled off, -3 the
+    paper's rate; nan with fewer than 3 records there)."""
+    t, L = np.asarray(t, dtype=float), np.asarray(L, dtype=float)
+    ok = t > 0
+    t, L = t[ok], L[ok]
+    low = L <= FLOOR
+    if low.any():
+        return float(t[int(np.argmax(low))]), float("nan")
+    win = t >= t[-1] / 10 ** decades
+    if win.sum() < 3:
+        return float("nan"), float("nan")
+    return float("nan"), float(np.polyfit(np.log(t[win]), np.log(L[win]), 1)[0])

@@ -56,7 +56,7 @@ def derived_arccos_kernel() -> sp.Expr:
 
 
 def printed_arccos_kernel() -> sp.Expr:
-    """The arc-cosine kernel as usually stated (and as issue 5 quotes it), unit norms."""
+    """The arc-cosine kernel in its usual printed form, unit norms."""
     return (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / (2 * sp.pi)
 
 

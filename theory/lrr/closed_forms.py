@@ -98,7 +98,6 @@ def printed_eq6():
 
 # The two regions of eq. (4): w(0)^2 below the fixed point C2~/C1 (C2~ - C1 w0^2 = delta > 0) and above
 # it (C1 w0^2 - C2~ = delta > 0).  Written through C1 so that C1 > 0 and c > 0 hold automatically.
-EQ4_REGIONS = {"below": (c - delta) / p ** 2, "above": (c + delta) / p ** 2}
 EQ4_REGION_SUBS = {"below": {c: C1 * p ** 2 + delta}, "above": {C1: (c + delta) / p ** 2}}
 
 

@@ -34,7 +34,7 @@ def _mc_loss_grad(W: np.ndarray, v: np.ndarray, samples: int, rng) -> tuple[floa
     return loss.mean(), loss.std() / np.sqrt(samples), g.mean(0), g.std(0) / np.sqrt(samples)
 
 
-@claim("xudu.kernel", P, "Sec. 2 (closed forms); issue statement",
+@claim("xudu.kernel", P, "Sec. 2 (closed forms); the arc-cosine kernel as usually printed",
        "E[relu(u^T x) relu(w^T x)] = ||u|| ||w|| (sin t + (pi - t) cos t) / (2 pi), x ~ N(0, I)")
 def _kernel():
     return Outcome.require(op.kernel_matches_derivation(),

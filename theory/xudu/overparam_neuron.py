@@ -123,11 +123,6 @@ def odd_even_split_holds() -> tuple[bool, bool]:
     return bool(abs_ok), bool(split_ok)
 
 
-def kernel_series(order: int = 4) -> tuple[sp.Expr, sp.Expr]:
-    """Taylor series of G and G_abs at theta = 0 (to O(theta^order))."""
-    return (sp.series(G(theta), theta, 0, order).removeO(), sp.series(G_abs(theta), theta, 0, order).removeO())
-
-
 def cubic_expansion_holds() -> bool:
     """E|a||b| = u^T w + (2/(3 pi)) ||u|| ||w|| theta^3 + O(theta^4), so near alignment
     L = ||sum w - v||^2/4 + (1/(12 pi)) [sum_ij r_i r_j theta_ij^3 - 2 sum_i r_i r_v theta_iv^3] + O(theta^4)."""
