@@ -18,7 +18,7 @@ AUGMENTS = ("none", "crop-flip")
 
 def check(name: str) -> str:
     if name not in AUGMENTS:
-        raise ValueError(f"unknown augmentation {name!r}; available: {', '.join(AUGMENTS)}")
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, got {name!r}")
     return name
 
 

@@ -1,28 +1,24 @@
-"""Iterative pruning on real networks (paper 000 Sec. 3): IMP, WR, LRR, with BN rewinding and random
-balanced masks, checkpointed after every level.
+"""Iterative pruning on real networks (paper 000 Sec. 3): IMP, WR, LRR and their variants, checkpointed after
+every level.
 
-Level 0 trains the dense network from theta(0) (Kaiming normal).  Each level l = 1..L prunes by magnitude
-(keeping ``keep`` = 80 % of the remaining weights, global or layer-wise) from the level's trained weights,
-then retrains with the full schedule from:
+Level 0 trains the dense network from theta(0) (Kaiming normal).  Each level l = 1..L takes its mask from the
+mask source (``mask``, :mod:`deep.mask_source`: magnitude pruning keeping ``keep`` = 80 % of the remaining
+weights, global or layer-wise; SNIP or Synflow scores (Fig. 16); a balanced random mask; another run's mask),
+computed from the previous level's trained weights, then retrains with the full schedule from the state the
+rewinding rule gives (``rewind``, :mod:`deep.rewind`: theta(0), the weights after ``rewind_epoch`` epochs,
+the trained weights themselves, or those with BatchNorm reset).  The paper's methods are pairs of the two
+(:mod:`deep.methods`): IMP = (init, magnitude), WR = (epoch, magnitude), LRR = (none, magnitude),
+IMP-rand / LRR-rand = (init / none, random).
 
-* ``imp``: theta(0) on the mask (rewinding to initialization, IMP proper);
-* ``wr``: the weights after ``rewind_epoch`` epochs of dense training (weight rewinding);
-* ``lrr``: the trained weights themselves (learning-rate rewinding: only the schedule restarts);
-  ``bn_rewind`` also resets the BatchNorm parameters and statistics to theta(0)'s;
-* ``imp-rand`` / ``lrr-rand``: as imp / lrr, but each level's mask is a fresh random mask with the same number
-  of weights, spread equally over the layers (balanced layer-wise sparsity);
-* transplants (:mod:`deep.transplant`): ``mask_from`` takes every level's mask from another run (IMP on the LRR
-  mask, LRR on the IMP mask); ``signs_from`` starts every level with that run's signs at the same level and the
-  method's own magnitudes (IMP init + LRR mask + LRR signs: method imp, mask_from and signs_from the LRR run);
-* ``criterion``: ``snip`` or ``synflow`` scores instead of magnitudes (:mod:`deep.criteria`, Fig. 16), with
-  IMP-style (imp) or LRR-style (lrr) training;
+* ``signs_from`` starts every level with another run's signs at the same level and the method's own
+  magnitudes (IMP init + LRR mask + LRR signs: rewind init, mask and signs from the LRR run);
 * ``perturb_level`` / ``perturb_fraction``: flip that fraction of the surviving signs in every layer at the
   start of that level, then continue (Figs. 6, 7).
 
-After every level, ``out/checkpoint.pt`` holds everything needed to continue (model, masks, theta(0), the
-rewinding point, sign history, metrics), written atomically; the same run started again continues from it,
-losing at most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run is
-identical to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
+After every level, ``out/checkpoint.pt`` holds a :class:`deep.checkpoint.Checkpoint` (model, mask, theta(0),
+the rewinding point, sign history, metrics), written atomically; the same run started again continues from
+it, losing at most the level in flight.  Each level's data order is seeded by (seed, level), so a resumed run
+is identical to an uninterrupted one.  ``out/metrics.json`` and ``out/signs.npz`` are the results as data.
 
 The folder follows the toolkit's results-folder contract (:mod:`sim.core.folders`, as the sweeps of ``sim/``):
 ``out/run.json`` names the run (its identity: training and cycle configuration, seed, dataset, model) from
@@ -36,7 +32,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -45,49 +41,88 @@ import torch
 from torch import nn
 
 from deep import masks as mk
-from deep import criteria, signs, transplant
+from deep import methods, signs, transplant
+from deep.checkpoint import Checkpoint
 from deep.data import Data
+from deep.mask_source import MASK_SOURCES, SCORED, Pruning, next_mask
+from deep.rewind import REWINDS, start_state
 from deep.train import TrainConfig, dist_info, train
+from sim.core.config import as_dict, param
 from sim.core.folders import (ResultsError, atomic_write_bytes, atomic_write_json, canon, folder_lock, occupied,
-                         require_same)
-
-METHODS = ("imp", "wr", "lrr", "imp-rand", "lrr-rand")
+                              require_same)
+from sim.core.provenance import git_commit, now, versions
 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    method: str = "lrr"
-    levels: int = 5
-    keep: float = 0.8
-    scope: str = "global"
-    rewind_epoch: int = 1
-    bn_rewind: bool = False
-    mask_from: str | None = None  # a source run folder: use its mask at every level (transplant)
-    signs_from: str | None = None  # a source run folder: start each level with its signs (magnitudes kept)
-    perturb_level: int | None = None  # flip signs at the start of this level ...
-    perturb_fraction: float = 0.0  # ... this fraction of the survivors in every layer
-    criterion: str = "magnitude"  # or "snip", "synflow" (deep.criteria; always global)
+    """The pruning cycles: what each level rewinds to, where its mask comes from, how much it keeps."""
+
+    rewind: str = param("none", "what each level starts from: init (theta(0), IMP), epoch (the weights after "
+                                "--rewind-epoch epochs, WR), none (the trained weights, LRR), bn (LRR with "
+                                "BatchNorm reset to theta(0))")
+    mask: str = param("magnitude", "where each level's mask comes from: magnitude, snip, synflow (scores), random "
+                                   "(balanced over the layers), run (another run's, --mask-from)")
+    levels: int = param(5, "pruned levels after the dense one (level 0): L + 1 rows, the last at density keep^L")
+    keep: float = param(0.8, "fraction of the remaining weights kept per level")
+    scope: str = param("global", "rank weights over all layers (global) or per layer (layerwise)")
+    rewind_epoch: int = param(1, "WR: rewind to the weights after this epoch of level 0 (must be < --epochs)")
+    mask_from: str | None = param(None, "source run folder: train on its mask at every level (transplant)")
+    signs_from: str | None = param(None, "source run folder: start each level with its signs (magnitudes kept)")
+    perturb_level: int | None = param(None, "flip signs at the start of this level ...")
+    perturb_fraction: float = param(0.0, "... this fraction of the survivors in every layer")
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; available: {', '.join(METHODS)}")
+        if self.rewind not in REWINDS:
+            raise ValueError(f"rewind must be one of {', '.join(REWINDS)}, got {self.rewind!r}")
+        if self.mask not in MASK_SOURCES:
+            raise ValueError(f"mask must be one of {', '.join(MASK_SOURCES)}, got {self.mask!r}")
         if not isinstance(self.levels, int) or self.levels < 0:
             raise ValueError(f"levels must be an integer >= 0, got {self.levels!r}")
         mk.check_keep(self.keep)
-        if self.scope not in ("global", "layerwise"):
-            raise ValueError(f"scope must be 'global' or 'layerwise', got {self.scope!r}")
-        if self.bn_rewind and not self.method.startswith("lrr"):
-            raise ValueError("bn_rewind applies to LRR only (IMP/WR rewind every parameter anyway)")
+        mk.check_scope(self.scope)
+        if not isinstance(self.rewind_epoch, int) or self.rewind_epoch < 0:
+            raise ValueError(f"rewind_epoch must be an integer >= 0, got {self.rewind_epoch!r}")
         if not 0 <= self.perturb_fraction <= 1:
             raise ValueError(f"perturb_fraction must be in [0, 1], got {self.perturb_fraction!r}")
         if self.perturb_level is not None and not 1 <= self.perturb_level <= self.levels:
-            raise ValueError(f"perturb_level must be a pruning level 1..{self.levels}, got {self.perturb_level!r}")
-        if self.criterion not in criteria.CRITERIA:
-            raise ValueError(f"unknown pruning criterion {self.criterion!r}; available: {', '.join(criteria.CRITERIA)}")
-        if self.criterion != "magnitude" and self.scope != "global":
-            raise ValueError("snip and synflow rank all layers together: use scope 'global'")
-        if self.method.endswith("-rand") and self.mask_from:
-            raise ValueError("a random-mask method cannot also take its mask from another run")
+            raise ValueError(f"perturb_level {self.perturb_level!r} is not a pruning level (1..{self.levels})")
+        if self.mask in SCORED and self.scope != "global":
+            raise ValueError(f"mask {self.mask} ranks all layers together: use scope 'global'")
+        if (self.mask == "run") != bool(self.mask_from):
+            raise ValueError("mask_from (a source run folder) goes with mask 'run' and only with it; got mask "
+                             f"{self.mask!r}, mask_from {self.mask_from!r}")
+
+    @property
+    def method(self) -> str:
+        """The paper's name of the (rewind, mask) pair (:mod:`deep.methods`)."""
+        return methods.label(self.rewind, self.mask)
+
+    @classmethod
+    def of(cls, method: str, **kw) -> "CycleConfig":
+        """The configuration of a named method (imp, wr, lrr, imp-rand, lrr-rand) with the other fields ``kw``."""
+        rewind, mask = methods.choices(method)
+        return cls(rewind=rewind, mask=mask, **kw)
+
+
+def check_rewind_point(cfg: CycleConfig, tcfg: TrainConfig) -> None:
+    """WR needs a rewinding point inside level 0's training."""
+    if cfg.rewind == "epoch" and cfg.rewind_epoch >= tcfg.epochs:
+        raise ValueError(f"rewind_epoch {cfg.rewind_epoch} must be smaller than epochs {tcfg.epochs} for WR "
+                         f"(rewind epoch): otherwise there is no rewinding point and WR would silently become IMP")
+
+
+def identity(tcfg: TrainConfig, cfg: CycleConfig, seed: int, dataset: str, meta: dict | None = None) -> dict:
+    """A run's identity as canonical plain data (what run.json, checkpoint.pt and metrics.json record)."""
+    return json.loads(canon({"train": as_dict(tcfg), "cycle": as_dict(cfg), "seed": seed, "dataset": dataset,
+                             **(meta or {})}))
+
+
+def identity_record(ident: dict) -> dict:
+    """An identity read back from a file, its cycle part with the two fields rewind and mask
+    (:func:`deep.methods.cycle_record`)."""
+    if isinstance(ident, dict) and isinstance(ident.get("cycle"), dict):
+        return ident | {"cycle": methods.cycle_record(ident["cycle"])}
+    return ident
 
 
 def _bn_keys(model: nn.Module) -> list[str]:
@@ -103,21 +138,8 @@ def flat_signs(model: nn.Module, masks: dict[str, torch.Tensor]) -> np.ndarray:
     return np.concatenate([(torch.sign(w[k].detach()) * masks[k]).to(torch.int8).cpu().numpy().ravel() for k in w])
 
 
-def start_state(cfg: CycleConfig, trained: dict, theta0: dict, rewind: dict, bn_keys: list[str]) -> dict:
-    """The state a level starts from (before masking)."""
-    if cfg.method in ("imp", "imp-rand"):
-        return copy.deepcopy(theta0)
-    if cfg.method == "wr":
-        return copy.deepcopy(rewind)
-    state = copy.deepcopy(trained)
-    if cfg.bn_rewind:
-        for k in bn_keys:
-            state[k] = theta0[k].clone()
-    return state
-
-
-def _broadcast_masks(masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Under torch.distributed: every rank takes rank 0's masks (they agree already when the weights do; this
+def _broadcast_masks(masks: mk.Mask) -> mk.Mask:
+    """Under torch.distributed: every rank takes rank 0's mask (they agree already when the weights do; this
     makes it a guarantee)."""
     world, _ = dist_info()
     if world == 1:
@@ -129,27 +151,13 @@ def _broadcast_masks(masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         t = m.to(torch.uint8)
         dist.broadcast(t, src=0)
         out[k] = t.bool()
-    return out
+    return mk.Mask(out)
 
 
-def _save(path: Path, obj) -> None:
+def _save(path: Path, ck: Checkpoint) -> None:
     if dist_info()[1] != 0:  # only rank 0 writes
         return
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_checkpoint(path: Path, device) -> dict:
-    """A run's checkpoint; an unreadable one (truncated, not a checkpoint) is an error that names the file."""
-    try:
-        ck = torch.load(path, map_location=device, weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
-        raise ResultsError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]}); move it "
-                           f"away to start the run again") from None
-    if not isinstance(ck, dict) or "ident" not in ck or "level" not in ck:
-        raise ResultsError(f"{path} is not a checkpoint of deep.run; move it away to start the run again")
-    return ck
+    ck.save(path)
 
 
 MANIFEST = "run.json"
@@ -158,8 +166,6 @@ MANIFEST = "run.json"
 def _adopt_legacy(out: Path, ident: dict) -> dict | None:
     """A run folder written before run folders had a manifest: adopted (its manifest written) when its
     checkpoint or metrics name this same run; None when it holds neither."""
-    from sim.core.provenance import now
-
     found, finished = None, None
     if (out / "metrics.json").is_file():
         try:
@@ -167,11 +173,11 @@ def _adopt_legacy(out: Path, ident: dict) -> dict | None:
         except (json.JSONDecodeError, KeyError, TypeError):
             raise ResultsError(f"corrupt {out / 'metrics.json'}; move it away") from None
     elif (out / "checkpoint.pt").is_file():
-        found = load_checkpoint(out / "checkpoint.pt", "cpu")["ident"]
+        found = Checkpoint.load(out / "checkpoint.pt", "cpu").ident
     if found is None:
         return None
     want = json.loads(canon(ident))
-    require_same(found, want, f"{out} holds a different run")
+    require_same(identity_record(found), want, f"{out} holds a different run")
     manifest = {"ident": want, "created": "before run.json existed", "finished": finished, "adopted": now()}
     atomic_write_json(out / MANIFEST, manifest)
     return manifest
@@ -196,32 +202,28 @@ def check_folder(out: Path, ident: dict) -> dict | None:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ResultsError(f"corrupt manifest {mpath}: {exc}") from None
     want = json.loads(canon(ident))
-    require_same(found, want, f"{out} holds a different run")
+    require_same(identity_record(found), want, f"{out} holds a different run")
     return manifest
 
 
 def run(model_fn: Callable[[], nn.Module], data: Data, tcfg: TrainConfig, cfg: CycleConfig, out: Path,
-        seed: int = 0, resume: bool = False, log=print, stop_after: int | None = None,
-        meta: dict | None = None) -> dict:
+        seed: int = 0, log=print, stop_after: int | None = None, meta: dict | None = None) -> dict:
     """Run, continue or reuse the cycles in ``out``; returns the metrics (and the trained ``model`` when it
     trained).  ``meta`` (e.g. the model name) is part of the run's identity.  ``stop_after`` (tests): stop
-    after that level, as a crash would.  ``resume`` is accepted for the command line's sake: the same run is
-    always continued, another one always refused."""
+    after that level, as a crash would.  The same run is always continued, another one always refused."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file, not a folder")
-    if cfg.method == "wr" and cfg.rewind_epoch >= tcfg.epochs:
-        raise ValueError(f"rewind_epoch ({cfg.rewind_epoch}) must be smaller than epochs ({tcfg.epochs}) for WR: "
-                         f"otherwise there is no rewinding point and WR would silently become IMP")
+    check_rewind_point(cfg, tcfg)
+    ident = identity(tcfg, cfg, seed, data.name, meta)
     if dist_info()[1] != 0:  # only rank 0 owns the folder
-        return _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta)
+        return _run(model_fn, data, tcfg, cfg, out, seed, ident, log, stop_after)
     with folder_lock(out):
-        return _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta)
+        return _run(model_fn, data, tcfg, cfg, out, seed, ident, log, stop_after)
 
 
-def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
-    ident = json.loads(canon({"train": asdict(tcfg), "cycle": asdict(cfg), "seed": seed, "dataset": data.name,
-                              **(meta or {})}))
+def _run(model_fn, data, tcfg: TrainConfig, cfg: CycleConfig, out: Path, seed: int, ident: dict, log,
+         stop_after) -> dict:
     ckpt_path = out / "checkpoint.pt"
     device = data.device
     manifest = check_folder(out, ident) if dist_info()[1] == 0 else None
@@ -229,8 +231,6 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
         log(f"{out} holds this run, finished {manifest['finished']}: reusing its results (nothing recomputed)")
         return json.loads((out / "metrics.json").read_text())
     if manifest is None and dist_info()[1] == 0:
-        from sim.core.provenance import git_commit, now, versions
-
         atomic_write_json(out / MANIFEST, {"ident": ident, "created": now(), "git_commit": git_commit(),
                                            "versions": versions(), "finished": None})
     exists = ckpt_path.exists()
@@ -239,28 +239,28 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
 
         dist.barrier()
     if exists:
-        ck = load_checkpoint(ckpt_path, device)
-        require_same(ck["ident"], ident, f"{ckpt_path} belongs to another run", "move it away")
-        log(f"{out}: continuing this run after level {ck['level']}")
+        ck = Checkpoint.load(ckpt_path, device)
+        require_same(identity_record(ck.ident), ident, f"{ckpt_path} belongs to another run", "move it away")
+        log(f"{out}: continuing this run after level {ck.level}")
         torch.manual_seed(seed)
         model = model_fn().to(device)
-        model.load_state_dict(ck["state"])
-        masks, theta0, rewind = ck["masks"], ck["theta0"], ck["rewind"]
-        history, metrics, init_signs, first = ck["history"], ck["metrics"], ck["init_signs"], ck["level"] + 1
+        model.load_state_dict(ck.state)
+        mask, theta0, rewind_point = ck.mask, ck.theta0, ck.rewind_point
+        history, metrics, init_signs, first = ck.history, ck.metrics, ck.init_signs, ck.level + 1
     else:
         torch.manual_seed(seed)
         model = model_fn().to(device)
-        masks = mk.full_masks(model)
+        mask = mk.Mask.full(model)
         theta0 = copy.deepcopy(model.state_dict())
-        init_signs = flat_signs(model, masks)
-        res = train(model, data, masks, tcfg, seed=seed * 1000, snapshot_epoch=cfg.rewind_epoch)
-        rewind = res.pop("snapshot") or copy.deepcopy(theta0)
+        init_signs = flat_signs(model, mask)
+        res = train(model, data, mask, tcfg, seed=seed * 1000, snapshot_epoch=cfg.rewind_epoch)
+        rewind_point = res.pop("snapshot") or copy.deepcopy(theta0)
         metrics = [{"level": 0, "density": 1.0, **res}]
-        history = [flat_signs(model, masks)]
+        history = [flat_signs(model, mask)]
         first = 1
         log(f"level 0  density 1.0000  test acc {res['test_acc']:.4f}")
-        _save(ckpt_path, {"ident": ident, "level": 0, "state": model.state_dict(), "masks": masks, "theta0": theta0,
-                          "rewind": rewind, "history": history, "metrics": metrics, "init_signs": init_signs})
+        _save(ckpt_path, Checkpoint(ident, 0, model.state_dict(), mask, theta0, rewind_point, history, metrics,
+                                    init_signs))
         if stop_after == 0:
             return {"metrics": metrics}
     bn_keys = _bn_keys(model)
@@ -269,35 +269,23 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
     src_sign = transplant.load_history(cfg.signs_from) if cfg.signs_from else None
     for level in range(first, cfg.levels + 1):
         gen.manual_seed(seed * 1000 + level)
-        if cfg.criterion == "magnitude":
-            magnitude = mk.magnitude_prune(model, masks, cfg.keep, cfg.scope)
-        else:
-            xb, yb = data.probe(256)
-            sc = criteria.scores(model, masks, cfg.criterion, xb, yb)
-            magnitude = mk.keep_top(sc, masks, cfg.keep)
-        if cfg.method.endswith("-rand"):
-            masks = mk.random_balanced(model, sum(int(m.sum()) for m in magnitude.values()), gen)
-        elif src_mask is not None:
-            masks = transplant.source_masks(model, src_mask, level)
-        else:
-            masks = magnitude
-        masks = _broadcast_masks(masks)
-        model.load_state_dict(start_state(cfg, model.state_dict(), theta0, rewind, bn_keys))
-        mk.apply_(model, masks)
+        mask = next_mask(cfg.mask, Pruning(model, mask, level, cfg.keep, cfg.scope, gen, data, src_mask))
+        mask = _broadcast_masks(mask)
+        model.load_state_dict(start_state(cfg.rewind, model.state_dict(), theta0, rewind_point, bn_keys))
+        mask.apply(model)
         if src_sign is not None:
             if level >= src_sign.shape[0]:
                 raise ValueError(f"the sign source has levels 0..{src_sign.shape[0] - 1}; level {level} asked for")
             transplant.set_signs(model, src_sign[level])
         if cfg.perturb_level == level:
-            transplant.perturb_signs(model, masks, cfg.perturb_fraction, gen)
-        res = train(model, data, masks, tcfg, seed=seed * 1000 + level)
+            transplant.perturb_signs(model, mask, cfg.perturb_fraction, gen)
+        res = train(model, data, mask, tcfg, seed=seed * 1000 + level)
         res.pop("snapshot")
-        metrics.append({"level": level, "density": mk.density(masks), **res})
-        history.append(flat_signs(model, masks))
+        metrics.append({"level": level, "density": mask.density, **res})
+        history.append(flat_signs(model, mask))
         log(f"level {level}  density {metrics[-1]['density']:.4f}  test acc {res['test_acc']:.4f}")
-        _save(ckpt_path, {"ident": ident, "level": level, "state": model.state_dict(), "masks": masks,
-                          "theta0": theta0, "rewind": rewind, "history": history, "metrics": metrics,
-                          "init_signs": init_signs})
+        _save(ckpt_path, Checkpoint(ident, level, model.state_dict(), mask, theta0, rewind_point, history, metrics,
+                                    init_signs))
         if stop_after == level:
             return {"metrics": metrics}
     hist = np.stack(history)
@@ -306,8 +294,6 @@ def _run(model_fn, data, tcfg, cfg, out, seed, log, stop_after, meta) -> dict:
     buf = io.BytesIO()
     np.savez_compressed(buf, history=hist, init=init_signs)
     atomic_write_bytes(out / "signs.npz", buf.getvalue())
-    from sim.core.provenance import git_commit, now, versions
-
     result = {"config": ident, "data_note": data.note, "versions": versions(), "git_commit": git_commit(),
               "device": str(device), "metrics": metrics, "signs": signs.summary(hist, init_signs)}
     atomic_write_json(out / "metrics.json", result)

@@ -1,4 +1,5 @@
-"""Datasets as tensors resident on the training device (small datasets: no loader processes).
+"""Datasets as tensors resident on the training device (small datasets: no loader processes), one loader per
+name in the registry ``LOADERS`` (:func:`load` looks them up):
 
 * ``digits``: scikit-learn's 1,797 real 8x8 digits (shipped with the package), 1 x 8 x 8, split 1437/360;
 * ``mnist1d``: MNIST-1D generated offline by the ``mnist1d`` package (4,000 / 1,000 signals of length 40);
@@ -33,9 +34,6 @@ import numpy as np
 import torch
 
 from deep import augment as aug
-
-DATASETS = ("digits", "mnist1d", "mnist", "mnist-t10k", "mnist-5k", "cifar10", "cifar100", "tinyimagenet", "imagenet")
-
 
 @dataclass
 class Data:
@@ -153,38 +151,40 @@ def _root(root, name: str, expected: str) -> Path:
     return root
 
 
-def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: int = 8):
-    """A :class:`Data` (resident tensors), or for ``imagenet`` a streamed
-    :class:`deep.imagefolder.ImageFolderData` (``image_size`` crops, ``workers`` decoding processes)."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
-    if name == "imagenet":
-        from deep.imagefolder import load_imagenet
+def _imagenet(root, seed: int, image_size: int, workers: int):
+    from deep.imagefolder import load_imagenet
 
-        return load_imagenet(_root(root, name, "imagenet/{train,val}/<wnid>/*.JPEG"), seed, image_size, workers)
-    if name == "digits":
-        from sklearn.datasets import load_digits
+    return load_imagenet(_root(root, "imagenet", "imagenet/{train,val}/<wnid>/*.JPEG"), seed, image_size, workers)
 
-        d = load_digits()
-        x, y = d.images.astype(np.float32), d.target.astype(np.int64)
-        perm = np.random.default_rng(seed).permutation(len(y))
-        tr, te = perm[:1437], perm[1437:]
-        xtr, xte = _standardize(x[tr], x[te])
-        return Data(name, torch.tensor(xtr[:, None]), torch.tensor(y[tr]), torch.tensor(xte[:, None]),
-                    torch.tensor(y[te]), 10, "scikit-learn digits, random 1437/360 split")
-    if name == "mnist1d":
-        from mnist1d.data import get_dataset_args, make_dataset
 
-        args = get_dataset_args()
-        args.seed = 42 + seed
-        d = make_dataset(args)  # generated offline from templates; never get_dataset(download=True)
-        xtr, xte = _standardize(d["x"].astype(np.float32), d["x_test"].astype(np.float32))
-        return Data(name, torch.tensor(xtr[:, None]), torch.tensor(d["y"].astype(np.int64)),
-                    torch.tensor(xte[:, None]), torch.tensor(d["y_test"].astype(np.int64)), 10,
-                    "MNIST-1D generated offline (mnist1d.make_dataset), 4000/1000")
-    if name == "mnist-5k":
-        return _mnist_5k(root, seed)
-    if name in ("mnist", "mnist-t10k"):
+def _digits(root, seed: int, image_size: int, workers: int) -> Data:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = d.images.astype(np.float32), d.target.astype(np.int64)
+    perm = np.random.default_rng(seed).permutation(len(y))
+    tr, te = perm[:1437], perm[1437:]
+    xtr, xte = _standardize(x[tr], x[te])
+    return Data("digits", torch.tensor(xtr[:, None]), torch.tensor(y[tr]), torch.tensor(xte[:, None]),
+                torch.tensor(y[te]), 10, "scikit-learn digits, random 1437/360 split")
+
+
+def _mnist1d(root, seed: int, image_size: int, workers: int) -> Data:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed = 42 + seed
+    d = make_dataset(args)  # generated offline from templates; never get_dataset(download=True)
+    xtr, xte = _standardize(d["x"].astype(np.float32), d["x_test"].astype(np.float32))
+    return Data("mnist1d", torch.tensor(xtr[:, None]), torch.tensor(d["y"].astype(np.int64)),
+                torch.tensor(xte[:, None]), torch.tensor(d["y_test"].astype(np.int64)), 10,
+                "MNIST-1D generated offline (mnist1d.make_dataset), 4000/1000")
+
+
+def _mnist_idx(name: str):
+    """The loader of ``mnist`` (the IDX training and test files) or ``mnist-t10k`` (the test files only)."""
+
+    def load_idx(root, seed: int, image_size: int, workers: int) -> Data:
         expected = ("train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz), "
                     "t10k-labels-idx1-ubyte(.gz)" if name == "mnist" else
                     "t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)")
@@ -211,40 +211,55 @@ def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: in
         xtr, xte = _standardize(xtr, xte)
         return Data(name, torch.tensor(xtr[:, None]), torch.tensor(ytr.astype(np.int64)), torch.tensor(xte[:, None]),
                     torch.tensor(yte.astype(np.int64)), 10, note)
-    if name == "tinyimagenet":
-        return _tiny_imagenet(_root(root, name, "tiny-imagenet-200/ (wnids.txt, train/, val/)"))
-    # CIFAR pickles
+
+    return load_idx
+
+
+def _cifar(name: str):
+    """The loader of ``cifar10`` or ``cifar100`` (python pickles)."""
     sub, train_files, test_file, key, classes = (
         ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels", 10)
         if name == "cifar10" else ("cifar-100-python", ["train"], "test", b"fine_labels", 100))
-    r = _root(root, name, f"{sub}/ with {', '.join(train_files + [test_file])}")
-    folder = r / sub
-    missing = [f for f in train_files + [test_file] if not (folder / f).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: dataset {name!r} expects the python-pickle "
-                                f"layout {sub}/{{{', '.join(train_files + [test_file])}}}")
 
-    def read(f):
-        path = folder / f
-        try:
-            with open(path, "rb") as fh:
-                d = pickle.load(fh, encoding="bytes")
-            x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            y = np.asarray(d[key], dtype=np.int64)
-        except Exception as exc:  # noqa: BLE001 - whatever a junk pickle raises, name the file
-            raise ValueError(f"{path}: not a CIFAR python-pickle batch with {key.decode()!r} and 'data' of 3 x 32 x 32 "
-                             f"images ({type(exc).__name__}: {str(exc)[:80]})") from None
-        if len(x) != len(y) or (y.size and (y.min() < 0 or y.max() >= classes)):
-            raise ValueError(f"{path}: {len(x)} images with {len(y)} labels in 0..{classes - 1} expected")
-        return x.astype(np.float32) / 255, y
+    def load_cifar(root, seed: int, image_size: int, workers: int) -> Data:
+        r = _root(root, name, f"{sub}/ with {', '.join(train_files + [test_file])}")
+        folder = r / sub
+        missing = [f for f in train_files + [test_file] if not (folder / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: dataset {name!r} expects the python-pickle "
+                                    f"layout {sub}/{{{', '.join(train_files + [test_file])}}}")
 
-    parts = [read(f) for f in train_files]
-    xtr, ytr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    xte, yte = read(test_file)
-    mean = xtr.mean(axis=(0, 2, 3), keepdims=True)
-    std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
-    return Data(name, torch.tensor((xtr - mean) / std), torch.tensor(ytr), torch.tensor((xte - mean) / std),
-                torch.tensor(yte), classes, f"{name} {len(ytr)}/{len(yte)}")
+        def read(f):
+            path = folder / f
+            try:
+                with open(path, "rb") as fh:
+                    d = pickle.load(fh, encoding="bytes")
+                x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+                y = np.asarray(d[key], dtype=np.int64)
+            except Exception as exc:  # noqa: BLE001 - whatever a junk pickle raises, name the file
+                raise ValueError(f"{path}: not a CIFAR python-pickle batch with {key.decode()!r} and 'data' of 3 x 32 "
+                                 f"x 32 images ({type(exc).__name__}: {str(exc)[:80]})") from None
+            if len(x) != len(y) or (y.size and (y.min() < 0 or y.max() >= classes)):
+                raise ValueError(f"{path}: {len(x)} images with {len(y)} labels in 0..{classes - 1} expected")
+            return x.astype(np.float32) / 255, y
+
+        parts = [read(f) for f in train_files]
+        xtr, ytr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        xte, yte = read(test_file)
+        mean = xtr.mean(axis=(0, 2, 3), keepdims=True)
+        std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+        return Data(name, torch.tensor((xtr - mean) / std), torch.tensor(ytr), torch.tensor((xte - mean) / std),
+                    torch.tensor(yte), classes, f"{name} {len(ytr)}/{len(yte)}")
+
+    return load_cifar
+
+
+def load(name: str, root=None, seed: int = 0, image_size: int = 224, workers: int = 8):
+    """A :class:`Data` (resident tensors), or for ``imagenet`` a streamed
+    :class:`deep.imagefolder.ImageFolderData` (``image_size`` crops, ``workers`` decoding processes)."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(LOADERS)}")
+    return LOADERS[name](root, seed, image_size, workers)
 
 
 MNIST_5K_CSV = "mnist_5k.csv.gz"
@@ -334,3 +349,18 @@ def _tiny_imagenet(root: Path) -> Data:
     return Data("tinyimagenet", torch.tensor((xtr - mean) / std), torch.tensor([c for _, c in train]),
                 torch.tensor((xte - mean) / std), torch.tensor([c for _, c in val]), len(wnids),
                 f"Tiny ImageNet {len(train)}/{len(val)}")
+
+
+def _mnist_5k_loader(root, seed: int, image_size: int, workers: int) -> Data:
+    return _mnist_5k(root, seed)
+
+
+def _tiny_imagenet_loader(root, seed: int, image_size: int, workers: int) -> Data:
+    return _tiny_imagenet(_root(root, "tinyimagenet", "tiny-imagenet-200/ (wnids.txt, train/, val/)"))
+
+
+# name -> loader(root, seed, image_size, workers); every loader names the files it misses and where they go
+LOADERS = {"digits": _digits, "mnist1d": _mnist1d, "mnist": _mnist_idx("mnist"),
+           "mnist-t10k": _mnist_idx("mnist-t10k"), "mnist-5k": _mnist_5k_loader, "cifar10": _cifar("cifar10"),
+           "cifar100": _cifar("cifar100"), "tinyimagenet": _tiny_imagenet_loader, "imagenet": _imagenet}
+DATASETS = tuple(LOADERS)

@@ -32,6 +32,7 @@ from torch import nn
 
 from deep import augment as aug
 from deep import masks as mk
+from sim.core.config import param
 
 SCHEDULES = ("cosine-warmup", "step-warmup", "imagenet-step", "constant")
 PRECISIONS = ("fp32", "bf16")
@@ -39,28 +40,38 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch: int = 128
-    schedule: str = "cosine-warmup"
-    warmup_epochs: int = 1
-    optimizer: str = "sgd"  # "adam": Adam (the lottery-ticket code paper 001 used), momentum ignored
-    augment: str = "none"  # "crop-flip": random crops and mirroring on the device (deep.augment)
-    precision: str = "fp32"  # "bf16": autocast
-    channels_last: bool = False
-    compile: bool = False
+    """How every level trains (the same schedule, restarted at each level)."""
+
+    epochs: int = param(10, "training epochs per level")
+    lr: float = param(0.1, "peak learning rate")
+    momentum: float = param(0.9, "SGD momentum, in [0, 1]")
+    weight_decay: float = param(5e-4, "L2 weight decay, in [0, 1]")
+    batch: int = param(128, "mini-batch size")
+    schedule: str = param("cosine-warmup", f"learning-rate schedule per level: {', '.join(SCHEDULES)}")
+    warmup_epochs: int = param(1, "warm-up epochs of the schedule (linear; lr/10 for imagenet-step)")
+    optimizer: str = param("sgd", "sgd, or adam (the lottery-ticket code paper 001 used; momentum ignored)")
+    augment: str = param("none", "crop-flip: random crops and mirroring, on the device that holds the data")
+    precision: str = param("fp32", "fp32, or bf16: autocast (GPU speed)")
+    channels_last: bool = param(False, "NHWC layout for images (GPU speed)")
+    compile: bool = param(False, "torch.compile the model (GPU speed)")
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        for name in ("momentum", "weight_decay"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not (isinstance(self.batch, int) and self.batch >= 1):
+            raise ValueError(f"batch must be an integer >= 1, got {self.batch!r}")
+        if not (isinstance(self.warmup_epochs, int) and 0 <= self.warmup_epochs <= self.epochs):
+            raise ValueError(f"warmup_epochs must be an integer in 0..epochs ({self.epochs}), got "
+                             f"{self.warmup_epochs!r}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; available: {', '.join(SCHEDULES)}")
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if not (self.lr > 0 and self.batch >= 1 and 0 <= self.warmup_epochs <= self.epochs):
-            raise ValueError("need lr > 0, batch >= 1 and 0 <= warmup_epochs <= epochs")
         aug.check(self.augment)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")

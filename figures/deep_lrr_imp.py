@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deep import signs  # noqa: E402
+from deep import methods, signs  # noqa: E402
 
 
 BASE_METHODS = ("lrr", "imp", "wr", "imp-rand", "lrr-rand")
@@ -55,9 +55,13 @@ def group_runs(items) -> dict:
     its runs), averaged over the seeds."""
     figs: dict = {}
     for folder, m in items:
-        flat = flatten(m["config"])
+        config = dict(m["config"])
+        if isinstance(config.get("cycle"), dict):
+            config["cycle"] = methods.cycle_record(config["cycle"])
+        flat = flatten(config)
         flat.pop("seed", None)
-        method = flat.pop("cycle.method", "run")
+        rewind, mask = flat.pop("cycle.rewind", None), flat.pop("cycle.mask", None)
+        method = methods.label(rewind, mask) if rewind and mask else "run"
         fig_key = (flat.get("dataset", "data"), flat.get("model", "model"), _frozen(flat))
         figs.setdefault(fig_key, {}).setdefault(method, []).append((folder, m))
     return figs

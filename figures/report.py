@@ -291,6 +291,8 @@ def render_diagram(name: str, diagram, results: Path, max_rows: int = MAX_ROWS) 
 # ------------------------------------------------------------------------------------------------ deep
 def render_deep(deep_root: Path, max_rows: int = MAX_ROWS) -> tuple[str, int]:
     """Paper 000 Sec. 3: the saved deep.run runs, the deep.summary files and figures.deep_lrr_imp's figure."""
+    from deep import methods
+
     deep_root = Path(deep_root)
     out = ['<div class="diagram" id="deep"><h4>Deep networks (paper 000 Sec. 3): saved <code>deep.run</code> runs</h4>']
     runs = sorted(deep_root.glob("*/metrics.json"))
@@ -304,8 +306,9 @@ def render_deep(deep_root: Path, max_rows: int = MAX_ROWS) -> tuple[str, int]:
             m = json.loads(f.read_text())
             cfg = m.get("config", {})
             last = (m.get("metrics") or [{}])[-1]
-            rows.append([f.parent.name, cfg.get("dataset", "?"), cfg.get("model", "?"),
-                         cfg.get("cycle", {}).get("method", "?"), str(cfg.get("seed", "?")),
+            cycle = methods.cycle_record(cfg.get("cycle", {}))
+            method = methods.label(cycle["rewind"], cycle["mask"]) if {"rewind", "mask"} <= set(cycle) else "?"
+            rows.append([f.parent.name, cfg.get("dataset", "?"), cfg.get("model", "?"), method, str(cfg.get("seed", "?")),
                          str(cfg.get("cycle", {}).get("levels", "?")), compact_number(str(last.get("density", ""))),
                          compact_number(str(last.get("test_acc", "")))])
         except (OSError, ValueError, AttributeError) as exc:

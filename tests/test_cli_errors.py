@@ -123,4 +123,4 @@ def test_deep_run_help_shows_every_option_with_its_default(capsys):
     out = capsys.readouterr().out
     for opt in ("--levels", "--keep", "--rewind-epoch", "--lr", "--n-train", "--out", "--resume"):
         assert opt in out
-    assert "(default: 0.8)" in out and "L + 1 rows" in out
+    assert "(default 0.8)" in out and "L + 1 rows" in out

@@ -56,6 +56,8 @@ def test_pruned_weights_stay_zero_through_training_with_momentum_and_weight_deca
 
 
 def test_imp_rewinds_exactly_lrr_continues_and_bn_rewind_touches_only_bn():
+    from deep.rewind import start_state
+
     torch.manual_seed(2)
     m = _cnn()
     theta0 = {k: v.clone() for k, v in m.state_dict().items()}
@@ -65,10 +67,10 @@ def test_imp_rewinds_exactly_lrr_continues_and_bn_rewind_touches_only_bn():
     bn = cycles._bn_keys(m)
     assert bn and all("running_mean" in k or "weight" in k or "bias" in k or "num_batches" in k
                       or "running_var" in k for k in bn)
-    imp = cycles.start_state(cycles.CycleConfig(method="imp"), trained, theta0, rewind, bn)
-    wr = cycles.start_state(cycles.CycleConfig(method="wr"), trained, theta0, rewind, bn)
-    lrr = cycles.start_state(cycles.CycleConfig(method="lrr"), trained, theta0, rewind, bn)
-    lrr_bn = cycles.start_state(cycles.CycleConfig(method="lrr", bn_rewind=True), trained, theta0, rewind, bn)
+    imp = start_state("init", trained, theta0, rewind, bn)
+    wr = start_state("epoch", trained, theta0, rewind, bn)
+    lrr = start_state("none", trained, theta0, rewind, bn)
+    lrr_bn = start_state("bn", trained, theta0, rewind, bn)
     for k in theta0:
         assert torch.equal(imp[k], theta0[k]) and torch.equal(wr[k], rewind[k]) and torch.equal(lrr[k], trained[k])
         assert torch.equal(lrr_bn[k], theta0[k] if k in bn else trained[k])
@@ -104,12 +106,11 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
     d = _tiny_data()
     tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
     for method in ("imp", "lrr"):
-        ccfg = cycles.CycleConfig(method=method, levels=3)
+        ccfg = cycles.CycleConfig.of(method, levels=3)
         full = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-full", seed=3, log=lambda s: None)
         cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None, stop_after=1)
-        # the same run started again continues it (resume=True says the same)
-        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, resume=method == "lrr",
-                             log=lambda s: None)
+        # the same run started again continues it
+        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None)
         assert [r["test_acc"] for r in resumed["metrics"]] == [r["test_acc"] for r in full["metrics"]]
         a = np.load(tmp_path / f"{method}-full" / "signs.npz")["history"]
         b = np.load(tmp_path / f"{method}-crash" / "signs.npz")["history"]
@@ -125,7 +126,7 @@ def test_run_folders_follow_the_results_contract(tmp_path):
 
     d = _tiny_data()
     tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
-    ccfg = cycles.CycleConfig(method="lrr", levels=1)
+    ccfg = cycles.CycleConfig.of("lrr", levels=1)
     quiet = lambda s: None  # noqa: E731
     out = tmp_path / "run"
     first = cycles.run(_cnn, d, tcfg, ccfg, out, seed=3, log=quiet)
@@ -150,12 +151,12 @@ def test_run_folders_follow_the_results_contract(tmp_path):
         with pytest.raises(ResultsError, match="in use by another run"):
             cycles.run(_cnn, d, tcfg, ccfg, busy, seed=3, log=quiet)
     crashed = tmp_path / "crashed"
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), crashed, seed=3, log=quiet, stop_after=0)
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet, stop_after=0)
     (crashed / "checkpoint.pt").write_bytes((crashed / "checkpoint.pt").read_bytes()[:100])
     with pytest.raises(ResultsError, match=r"checkpoint\.pt is not a readable checkpoint"):
-        cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), crashed, seed=3, log=quiet)
-    with pytest.raises(ValueError, match=r"rewind_epoch \(5\) must be smaller than epochs \(2\)"):
-        cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="wr", levels=1, rewind_epoch=5), tmp_path / "wr", seed=3,
+        cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet)
+    with pytest.raises(ValueError, match=r"rewind_epoch 5 must be smaller than epochs 2"):
+        cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("wr", levels=1, rewind_epoch=5), tmp_path / "wr", seed=3,
                    log=quiet)
     import stat
 
@@ -225,7 +226,11 @@ def test_datasets_in_their_standard_layouts_and_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"keep must be in \(0, 1\]"):
         cycles.CycleConfig(keep=1.5)
     with pytest.raises(ValueError, match="unknown method"):
-        cycles.CycleConfig(method="snip")
+        cycles.CycleConfig.of("snip")
+    with pytest.raises(ValueError, match="rewind must be one of"):
+        cycles.CycleConfig(rewind="wr")
+    with pytest.raises(ValueError, match="mask must be one of"):
+        cycles.CycleConfig(mask="grasp")
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="n_train"):
@@ -249,9 +254,9 @@ def test_mask_and_sign_transplants_and_sign_perturbation(tmp_path):
     d = _tiny_data()
     tcfg = TrainConfig(epochs=1, lr=0.1, batch=16)
     quiet = dict(log=lambda s: None)
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="lrr", levels=2), tmp_path / "lrr", seed=5, **quiet)
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), tmp_path / "lrr", seed=5, **quiet)
     src = np.load(tmp_path / "lrr" / "signs.npz")["history"]
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(method="imp", levels=2, mask_from=str(tmp_path / "lrr")),
+    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(rewind="init", mask="run", levels=2, mask_from=str(tmp_path / "lrr")),
                tmp_path / "imp-on-lrr", seed=6, **quiet)
     got = np.load(tmp_path / "imp-on-lrr" / "signs.npz")["history"]
     # the mask of every level is the source's (a trained weight is never exactly 0 on the mask)
@@ -276,8 +281,10 @@ def test_mask_and_sign_transplants_and_sign_perturbation(tmp_path):
         assert changed == flipped[k] == round(0.3 * int(masks[k].sum()))
     with pytest.raises(FileNotFoundError, match="signs.npz"):
         transplant.load_history(tmp_path / "nothing")
-    with pytest.raises(ValueError, match="perturb_level"):
+    with pytest.raises(ValueError, match="perturb_level 3 is not a pruning level"):
         cycles.CycleConfig(levels=2, perturb_level=3, perturb_fraction=0.3)
+    with pytest.raises(ValueError, match="mask_from"):
+        cycles.CycleConfig(mask="magnitude", mask_from=str(tmp_path / "lrr"))
 
 
 def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
@@ -305,9 +312,11 @@ def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
     kept = mk.keep_top(s2, m2, 0.5)
     assert sum(int(v.sum()) for v in kept.values()) == round(0.5 * 10)
     with pytest.raises(ValueError, match="criterion"):
-        cycles.CycleConfig(criterion="grasp")
+        criteria.scores(net2, m2, "grasp", x, y)
+    with pytest.raises(ValueError, match="ranks all layers together"):
+        cycles.CycleConfig(mask="snip", scope="layerwise")
     res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
-                     cycles.CycleConfig(method="lrr", levels=2, criterion="synflow"), tmp_path / "sf", log=lambda s: None)
+                     cycles.CycleConfig(rewind="none", mask="synflow", levels=2), tmp_path / "sf", log=lambda s: None)
     assert np.allclose([r["density"] for r in res["metrics"]], [1, 0.8, 0.64], atol=2e-3)
 
 
@@ -321,7 +330,7 @@ def _ddp_worker(rank, world, port, out):
     torch.set_num_threads(1)
     try:
         res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
-                         cycles.CycleConfig(method="lrr", levels=2), out / "run", seed=1, log=lambda s: None)
+                         cycles.CycleConfig.of("lrr", levels=2), out / "run", seed=1, log=lambda s: None)
         torch.save({"acc": [r["test_acc"] for r in res["metrics"]], "state": res["model"].state_dict()},
                    out / f"rank{rank}.pt")
     finally:
@@ -348,9 +357,10 @@ def test_distributed_data_parallel_keeps_ranks_identical(tmp_path):
 def test_table1_presets_and_cli_errors():
     from deep import run
 
-    a = run.parse_args(["--preset", "cifar100-resnet50", "--epochs", "3"])
-    assert (a.dataset, a.model, a.schedule, a.warmup_epochs, a.weight_decay, a.batch, a.epochs) == \
-        ("cifar100", "resnet50", "step-warmup", 10, 1e-3, 256, 3)
+    a, _ = run.parse_args(["--preset", "cifar100-resnet50", "--epochs", "30"])
+    assert (a.dataset, a.model, a.train.schedule, a.train.warmup_epochs, a.train.weight_decay, a.train.batch,
+            a.train.epochs, a.cycle.rewind_epoch, a.cycle.method) == \
+        ("cifar100", "resnet50", "step-warmup", 10, 1e-3, 256, 30, 10, "lrr")
     assert run.main(["--preset", "cifar10-resnet18", "--levels", "0"]) == 2  # no data: one line, exit 2
     with pytest.raises(SystemExit):
         run.parse_args(["--model", "cnn"])  # no dataset
@@ -386,8 +396,9 @@ def test_table1_presets_follow_appendix_a3():
 
     for name, p in run.PRESETS.items():  # the WR rewinding point is the end of the warm-up (A.3)
         assert p["rewind_epoch"] == p["warmup_epochs"], name
-    a = run.parse_args(["--preset", "imagenet-resnet50", "--levels", "2"])
-    assert (a.dataset, a.model, a.epochs, a.schedule, a.warmup_epochs, a.weight_decay, a.levels) == \
+    a, _ = run.parse_args(["--preset", "imagenet-resnet50", "--levels", "2"])
+    assert (a.dataset, a.model, a.train.epochs, a.train.schedule, a.train.warmup_epochs, a.train.weight_decay,
+            a.cycle.levels) == \
         ("imagenet", "resnet50_imagenet", 90, "imagenet-step", 10, 1e-4, 2)
     # step-warmup: x0.1 at epochs 60 and 120 of 150 (A.3 (ii)); one step per epoch here
     cfg = TrainConfig(epochs=150, schedule="step-warmup", warmup_epochs=10)
@@ -426,7 +437,7 @@ def test_batched_crop_flip_equals_the_per_example_reference():
         nz = row[row != 0]
         assert torch.equal(nz, torch.arange(float(nz[0]), float(nz[0]) + len(nz)))  # a contiguous window
     assert torch.equal(augment.apply("none", x, g1), x)
-    with pytest.raises(ValueError, match="unknown augmentation"):
+    with pytest.raises(ValueError, match="augment must be one of"):
         TrainConfig(augment="mixup")
 
 
@@ -476,7 +487,7 @@ def test_imagenet_imagefolder_layout_streams_deterministic_crops(tmp_path):
     # a level of LRR with SNIP runs through the streamed loader (probe, batches, evaluation)
     tcfg = TrainConfig(epochs=1, lr=0.05, batch=4, augment="crop-flip")
     res = cycles.run(lambda: models.build("cnn", d.in_shape, d.classes), d, tcfg,
-                     cycles.CycleConfig(method="lrr", levels=1, criterion="snip"), tmp_path / "run", log=lambda *_: 0)
+                     cycles.CycleConfig(rewind="none", mask="snip", levels=1), tmp_path / "run", log=lambda *_: 0)
     assert len(res["metrics"]) == 2 and abs(res["metrics"][1]["density"] - 0.8) < 1e-2
     # errors that say what to put where
     with pytest.raises(FileNotFoundError, match="imagenet/train"):

@@ -46,8 +46,8 @@ def tiny_root(tmp_path):
 
 def test_mnist_5k_is_a_registered_and_selectable_dataset():
     assert "mnist-5k" in dmod.DATASETS
-    a = drun.parse_args(["--dataset", "mnist-5k", "--data-root", "x", "--model", "lenet5"])
-    assert a.dataset == "mnist-5k"
+    a, _ = drun.parse_args(["--dataset", "mnist-5k", "--data-root", "x", "--model", "lenet5"])
+    assert a.dataset == "mnist-5k" and dmod.LOADERS["mnist-5k"] is not None
 
 
 def test_mnist_5k_loads_train_from_csv_and_test_from_idx(tiny_root):
