@@ -27,6 +27,7 @@ CATALOG: dict[str, tuple[str, str, tuple]] = {
     "zhang-fig6": ("figures.zhang_recovery", "plot", ("fig6",)),
     "zhang-hessian": ("figures.zhang_recovery", "plot", ("hessian",)),
     "zhang-tensor-init": ("figures.zhang_recovery", "plot", ("tensor",)),
+    "zhang-tinit-n": ("figures.zhang_tinit", "plot", ()),
     # paper 002 (xudu)
     "xudu-rates": ("figures.xudu_slowdown", "plot", ("rates",)),
     "xudu-grid": ("figures.xudu_slowdown", "plot", ("grid",)),

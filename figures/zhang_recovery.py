@@ -1,22 +1,21 @@
-"""Paper 001 (Zhang et al.): sparse teacher-student recovery.  Figures and cross-cell fits from saved results.
+"""Paper 001 (Zhang et al.): sparse teacher-student recovery, drawn from saved results.
 
-``plot(results, kind)`` reads ``manifest.json``, ``cells/*.npz`` and ``summary.csv`` of a results folder,
-writes the figure(s) and ``fits.json`` (the numbers paper_repro.md quotes):
+``plot(results, kind)`` reads ``manifest.json``, ``cells/*.npz``, ``summary.csv`` and the JSON the diagram's
+fit step saved (``fits.json``, ``nstar_fits.json``: every fitted number and every classification is computed in
+``sim.zhang``, none here) and writes the figure:
 
 * ``fig2``: success-rate heat map over r x initial distance (white: all succeed, black: all fail, as the
   paper's Fig. 2); the failures split into runs the cap cut off while still converging and runs away from W*
-  (stalled at the cap, stopped, diverged; ``classify_fig2_runs``); the radius per r, with why an r has none;
-  ``fits.json``: radius against sqrt(r) and the outcome counts per (r, lam);
+  (stalled at the cap, stopped, diverged: ``fits.json``'s ``outcomes``); the radius per r and its line against
+  sqrt(r), with why an r has none;
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
-  nu against sqrt(r) with 95 % intervals; ``fits.json``: nu against sqrt(r) for AGD and GD;
-* ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line; ``fits.json``: N* against r;
-* ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json`` (computed by ``sim.zhang.nstar``);
-* ``fig5``: relative error against sqrt(r), one line per noise level; ``fits.json``: error against sqrt(r);
+  nu against sqrt(r) with 95 % intervals;
+* ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line (``fits.json``);
+* ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json``;
+* ``fig5``: relative error against sqrt(r), one line per noise level;
 * ``fig6``: test error against remaining parameters (%), one line per N, the teacher's r*/d marked;
 * ``hessian``: K^2 lambda_min and K lambda_max against sqrt(K r / N), the disjoint-support population value;
-  ``fits.json``: K^2 lambda_min against sqrt(K r / N) per layout;
-* ``tensor``: relative error of the tensor initialization against N per configuration; ``fits.json``:
-  log-log slope.
+* ``tensor``: relative error of the tensor initialization against N per configuration.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.core.sweep import load_results, read_summary  # noqa: E402
-from sim.zhang.fits import line_fit, radius_fit, transition_fit  # noqa: E402
 
 
 def _f(rows, key):
@@ -42,51 +40,14 @@ def _f(rows, key):
 _RC = {"xtick.labelsize": 9, "ytick.labelsize": 9, "axes.labelsize": 10, "axes.titlesize": 10,
        "legend.fontsize": 8, "figure.titlesize": 11}
 
-SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4 (as sim.zhang.diagrams)
-CONVERGING_RATIO = 0.95  # as zhang-fig2-cap: error at the cap <= 0.95 x its value at 90 % of the cap
-
-# outcome of one Fig. 2 run (classify_fig2_runs)
+# how a Fig. 2 run ended (the counts per (r, lam) are fits.json's "outcomes")
 FIG2_KINDS = ("success", "cap_converging", "cap_stalled", "cap_unsplit", "stopped_away", "diverged")
 
 
-def classify_fig2_runs(arr) -> np.ndarray:
-    """Outcome of each run of a zhang-fig2 cell (arrays ``rel_err``, ``iters``, ``stopped``, ``diverged``,
-    optionally ``success`` and ``err_at_90pct``), one of FIG2_KINDS:
-
-    * ``success``: relative error below 1e-4;
-    * ``cap_converging``: ran to the cap (neither the stopping rule fired nor the weights blew up) with the error still falling (at the cap
-      at most 0.95 of its value at 90 % of the cap): cut off by the budget, not outside the region;
-    * ``cap_stalled``: ran to the cap with the error flat over the last tenth: stalled away from W*;
-    * ``cap_unsplit``: ran to the cap, folder without ``err_at_90pct`` (saved before it was), not split;
-    * ``stopped_away``: the stopping rule fired away from W*; ``diverged``: the weights became non-finite.
-    """
-    err = np.asarray(arr["rel_err"], float)
-    ok = np.asarray(arr["success"], bool) if "success" in arr else err < SUCCESS
-    stopped, diverged = np.asarray(arr["stopped"], bool), np.asarray(arr["diverged"], bool)
-    cap = ~stopped & ~diverged & ~ok  # a run ends by the rule, by divergence or at the cap
-    kind = np.full(len(err), "success", dtype=object)
-    if "err_at_90pct" in arr:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            falling = err <= CONVERGING_RATIO * np.asarray(arr["err_at_90pct"], float)
-        kind[cap & falling] = "cap_converging"
-        kind[cap & ~falling] = "cap_stalled"
-    else:
-        kind[cap] = "cap_unsplit"
-    kind[~ok & stopped & ~diverged] = "stopped_away"
-    kind[diverged] = "diverged"
-    return kind
-
-
-def fig2_outcomes(manifest, cells) -> dict:
-    """Per (r, lam): the count of each outcome of FIG2_KINDS and the number of runs."""
-    out = {}
-    for cell, arr in cells:
-        kind = classify_fig2_runs(arr)
-        for lam in cell["lams"]:
-            m = np.isclose(np.asarray(arr["lam"], float), lam)
-            out[(int(cell["r"]), float(lam))] = {"runs": int(m.sum()),
-                                                 **{k: int((kind[m] == k).sum()) for k in FIG2_KINDS}}
-    return out
+def fig2_outcomes(fits: dict, rows) -> dict:
+    """(r, lam) -> outcome counts, read from fits.json's ``outcomes`` (named ``r=R lam=LAM``)."""
+    return {(int(r["r"]), float(r["lam"])): fits["outcomes"][f"r={int(r['r'])} lam={float(r['lam']):g}"]
+            for r in rows}
 
 
 def radius_notes(fits: dict, rows, outcomes: dict) -> list[str]:
@@ -136,17 +97,20 @@ def _heat(ax, rows, xkey, ykey, title, value=None, cmap="gray"):
     return im, xs, ys
 
 
-def _write(results: Path, fig, name: str, fits: dict) -> list[Path]:
+def _fits(results: Path) -> dict:
+    return json.loads((results / "fits.json").read_text())
+
+
+def _write(results: Path, fig, name: str) -> list[Path]:
     path = results / name
     fig.savefig(path, dpi=130)
     plt.close(fig)
-    (results / "fits.json").write_text(json.dumps(fits, indent=2, default=float))
     return [path]
 
 
 def _fig2(results, manifest, cells, rows):
-    fits = radius_fit(rows)
-    out = fig2_outcomes(manifest, cells)
+    fits = _fits(results)
+    out = fig2_outcomes(fits, rows)
     split = not any(v["cap_unsplit"] for v in out.values())
     cap = int(manifest["params"]["max_iter"])
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), constrained_layout=True)
@@ -206,8 +170,7 @@ def _fig2(results, manifest, cells, rows):
     # why the panel has the points it has: under the axis (constrained layout makes room), never over the data
     d.set_xlabel("sqrt(r)\n\n" + "\n".join(radius_notes(fits, rows, out)), multialignment="left", fontsize=9)
     d.set(ylabel="radius, in lam = ||W(0) - W*|| / ||W*||", title="(d) radius of the success region against sqrt(r)")
-    fits["outcomes"] = {f"r={r} lam={lam:g}": v for (r, lam), v in sorted(out.items())}
-    return _write(results, fig, "fig2_convex_region.png", fits)
+    return _write(results, fig, "fig2_convex_region.png")
 
 
 def _fig3(results, manifest, cells, rows):
@@ -223,17 +186,15 @@ def _fig3(results, manifest, cells, rows):
     axes[0].set(xlabel="iteration t", ylabel="||W(t) - W*|| / ||W*|| (median over runs)",
                 title="(a) relative error against iterations (AGD solid, GD dashed)")
     axes[0].legend(ncol=2)
-    fits = {}
     for name in ("AGD", "GD"):
         sub = [r for r in rows if r["method"] == name]
         r_ = _f(sub, "r")
         nu, lo, hi = _f(sub, "rate"), _f(sub, "rate_ci_low"), _f(sub, "rate_ci_high")
         axes[1].errorbar(np.sqrt(r_), nu, yerr=[nu - lo, hi - nu], fmt="o-", capsize=3, label=name)
-        fits[name] = {"r": r_.tolist(), "rate": nu.tolist(), "fit_vs_sqrt_r": line_fit(np.sqrt(r_), nu)}
     axes[1].set(xlabel="sqrt(r)", ylabel="convergence rate nu (error factor per iteration)",
                 title="(b) rate nu against sqrt(r): median over runs, 95 % interval")
     axes[1].legend()
-    return _write(results, fig, "fig3_convergence_rate.png", fits)
+    return _write(results, fig, "fig3_convergence_rate.png")
 
 
 def _edges(v):
@@ -246,7 +207,7 @@ def _edges(v):
 
 
 def _fig4(results, manifest, cells, rows):
-    fits = transition_fit(rows)
+    fits = _fits(results)
     fig, ax = plt.subplots(figsize=(7, 4.8), constrained_layout=True)
     xs = sorted({float(r["r"]) for r in rows})
     ys = sorted({float(r["N"]) for r in rows})
@@ -272,22 +233,20 @@ def _fig4(results, manifest, cells, rows):
     ax.legend(loc="upper left")
     ax.set(xlabel="r (inputs per neuron)", ylabel="N (training samples)",
            title="success rate over N x r, N* per r and its line fit")
-    return _write(results, fig, "fig4_phase_transition.png", fits)
+    return _write(results, fig, "fig4_phase_transition.png")
 
 
 def _fig5(results, manifest, cells, rows):
     fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
-    fits = {}
     for lev in sorted({float(r["noise"]) for r in rows}):
         sub = [r for r in rows if float(r["noise"]) == lev]
         sr = np.sqrt(_f(sub, "r"))
         e, lo, hi = _f(sub, "rel_err"), _f(sub, "ci_low"), _f(sub, "ci_high")
         ax.errorbar(sr, e, yerr=[e - lo, hi - e], fmt="o-", capsize=3, label=f"noise sigma / E_y = {lev:g}")
-        fits[f"noise={lev:g}"] = {"fit_vs_sqrt_r": line_fit(sr, e), "fit_over_noise_vs_sqrt_r": line_fit(sr, e / lev)}
     ax.set(xlabel="sqrt(r)", ylabel="||W - W*|| / ||W*|| (median over runs)",
            title="relative error from noisy data against sqrt(r): median, 95 % interval")
     ax.legend()
-    return _write(results, fig, "fig5_noisy_error.png", fits)
+    return _write(results, fig, "fig5_noisy_error.png")
 
 
 def _fig6(results, manifest, cells, rows):
@@ -308,17 +267,12 @@ def _fig6(results, manifest, cells, rows):
     axes[1].set(ylabel="support recall: teacher's weights kept (mean)", title="(b) support recall of the mask")
     axes[0].legend()
     axes[1].legend()
-    fits = {"N": sorted({int(r["N"]) for r in rows}),
-            "best_round": {str(N): min((r for r in rows if int(r["N"]) == N), key=lambda r: float(r["test_err_median"]))
-                           for N in sorted({int(r["N"]) for r in rows})}}
-    return _write(results, fig, "fig6_imp_synthetic.png", fits)
+    return _write(results, fig, "fig6_imp_synthetic.png")
 
 
 def _hessian(results, manifest, cells, rows):
-    from theory.zhang.relu_moments import lambda_min_scaled
-
+    population = _fits(results)["population_K2_lambda_min_disjoint"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
-    fits = {}
     rs = sorted({int(r["r"]) for r in rows})
     colors = {r: plt.get_cmap("viridis")(k / max(len(rs) - 1, 1) * 0.85) for k, r in enumerate(rs)}
     for lay, mk, fill in (("random", "o", True), ("disjoint", "s", False)):
@@ -335,13 +289,7 @@ def _hessian(results, manifest, cells, rows):
                          ls="-" if fill else "--", lw=1)
             axes[0].errorbar(x, y, yerr=[y - lo, hi - y], capsize=2, **style)
             axes[1].plot(x, _f(s_, "K_lambda_max"), **style)
-        x = _f(sub, "sqrt_Kr_over_N")
-        y = _f(sub, "K2_lambda_min")
-        fits[lay] = {"K2_lambda_min_vs_sqrt_Kr_over_N": line_fit(x, y),
-                     "K_lambda_max_median": float(np.median(_f(sub, "K_lambda_max")))}
-        near = [r for r in rows if r["layout"] == lay and r["point"] != "W*"]
-        fits[lay]["near_K2_lambda_min_vs_sqrt_Kr_over_N"] = line_fit(_f(near, "sqrt_Kr_over_N"), _f(near, "K2_lambda_min"))
-    axes[0].axhline(lambda_min_scaled(), color="k", ls=":", lw=1.5)
+    axes[0].axhline(population, color="k", ls=":", lw=1.5)
     # legend: colour = r (N varies along each line), marker = layout, and the population value
     from matplotlib.lines import Line2D
     Ns = sorted({int(r["N"]) for r in rows})
@@ -356,13 +304,11 @@ def _hessian(results, manifest, cells, rows):
                 title="(a) smallest Hessian eigenvalue at W*, times K^2")
     axes[1].set(xlabel=xl, ylabel="K lambda_max(Hessian at W*) (median)",
                 title="(b) largest Hessian eigenvalue at W*, times K")
-    fits["population_K2_lambda_min_disjoint"] = lambda_min_scaled()
-    return _write(results, fig, "hessian_eigenvalues.png", fits)
+    return _write(results, fig, "hessian_eigenvalues.png")
 
 
 def _tensor(results, manifest, cells, rows):
     fig, ax = plt.subplots(figsize=(6.5, 4.4), constrained_layout=True)
-    fits = {}
     groups = sorted({(r["layout"], int(r["K"]), int(r["d"]), int(r["r"])) for r in rows})
     for lay, K, d, r in groups:
         sub = [x for x in rows if (x["layout"], int(x["K"]), int(x["d"]), int(x["r"])) == (lay, K, d, r)]
@@ -370,13 +316,11 @@ def _tensor(results, manifest, cells, rows):
         e, lo, hi = _f(sub, "init_err"), _f(sub, "ci_low"), _f(sub, "ci_high")
         label = f"{lay} K={K} d={d} r={r}"
         ax.errorbar(N, e, yerr=[e - lo, hi - e], fmt="o-", capsize=3, label=label)
-        fits[label] = {"loglog_slope": line_fit(np.log10(N), np.log10(e)),
-                       "agd_success_rate": _f(sub, "agd_success_rate").tolist(), "N": N.tolist()}
     ax.set(xscale="log", yscale="log", xlabel="N (samples for the moments)",
            ylabel="||W(0) - W*|| / ||W*||, best relabelling\n(median over runs, 95 % interval)",
            title="tensor initialization: relative error of W(0) against N")
     ax.legend()
-    return _write(results, fig, "tensor_init_error.png", fits)
+    return _write(results, fig, "tensor_init_error.png")
 
 
 def _fig4_nstar(results, manifest, cells, rows):

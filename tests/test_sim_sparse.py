@@ -238,13 +238,21 @@ def test_zhang_diagrams_are_registered_with_both_scales():
                     "init_std": 0.1, "n_test": 200, "trials": 2, "max_iter": 300, "eta": 0.5, "beta": 0.2,
                     "tol": 1e-8}, "fig6_imp_synthetic.png"),
 ])
-def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, tiny_diagram, name, params, png):
+def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, name, params, png):
     import json
+    from dataclasses import replace
 
+    from figures.catalog import drawer
+    from sim.core import registry
     from sim.core.sweep import SweepSpec, read_summary, run
 
-    tiny = tiny_diagram(name, params)
+    base = registry.get(name)
+    scale = replace(base.scales["quick"], **{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+    tiny = f"test-tiny-{name}"
+    if tiny not in registry.load_all():
+        registry.register(replace(base, name=tiny, scales={"quick": scale, "paper": scale}))
     out = run(SweepSpec(tiny), out=tmp_path / "r", progress=False)
+    drawer(base.figure)(out)
     rows = read_summary(out / "summary.csv")
     assert rows and (out / png).is_file() and json.loads((out / "fits.json").read_text())
     first = sorted((out / "cells").iterdir())[0]

@@ -62,21 +62,37 @@ def test_closed_form_moments_agree_with_sample_moments(layout):
         assert zscore < 5.5, (name, zscore)
 
 
-def test_tiny_tinit_sweep_records_population_limit_and_fits(tmp_path, tiny_diagram):
+def test_tiny_tinit_sweep_records_population_limit_and_fits(tmp_path):
     """The registered ``zhang-tinit-n`` diagram on a tiny grid: its summary carries the population error
-    (~0: the decomposition is exact) and the exact-P2/P4 ablations, and fits.json is written by sim."""
+    (~0: the decomposition is exact) and the exact-P2/P4 ablations, its fit step writes fits.json from the
+    summary, and figures.zhang_tinit draws it from there."""
     import json
+    from dataclasses import replace
 
+    from figures.zhang_tinit import plot
+    from sim.core import registry
     from sim.core.sweep import SweepSpec, read_summary, run
+    from sim.zhang.tensor_init import Support
 
-    params = {"configs": [{"layout": "random", "K": 2, "d": 6, "r": 6}, {"layout": "random", "K": 2, "d": 10, "r": 5}],
-              "Ns": [2000, 20000], "trials": 3, "n_agd": 500, "max_iter": 300, "eta": 0.5, "beta": 0.2, "tol": 1e-8}
-    out = run(SweepSpec(tiny_diagram("zhang-tinit-n", params)), out=tmp_path / "r", progress=False)
+    base = registry.get("zhang-tinit-n")
+    tiny = replace(base.scales["quick"], configs=(Support(K=2, d=6, r=6, layout="random"),
+                                                 Support(K=2, d=10, r=5, layout="random")),
+                   Ns=(2000, 20000), trials=3, n_agd=500, max_iter=300)
+    name = "test-tiny-zhang-tinit-n"
+    if name not in registry.load_all():
+        registry.register(replace(base, name=name, scales={"quick": tiny, "paper": tiny}))
+    out = run(SweepSpec(name), out=tmp_path / "r", progress=False)
     rows = read_summary(out / "summary.csv")
     assert len(rows) == 4 and {r["support"] for r in rows} == {"dense", "overlap"}
     assert max(float(r["pop_err_max"]) for r in rows) < 1e-8
     fits = json.loads((out / "fits.json").read_text())
     assert set(fits) == {"dense K=2 d=6 r=6", "overlap K=2 d=10 r=5"}
-    for f in fits.values():
-        assert f["N"] == [2000, 20000] and len(f["agd_success_tensor"]) == 2
-    assert (out / "tinit_vs_N.png").is_file()
+    for label, f in fits.items():
+        sub = sorted((r for r in rows if f"{r['support']} K={r['K']} d={r['d']} r={r['r']}" == label),
+                     key=lambda r: int(r["N"]))
+        assert f["N"] == [2000, 20000]
+        assert f["init_err"] == [float(r["init_err"]) for r in sub]
+        assert f["agd_success_tensor"] == [float(r["agd_success_tensor"]) for r in sub]
+        slope = np.polyfit(np.log10(f["N"]), np.log10(f["init_err"]), 1)[0]
+        assert np.isclose(f["loglog_slope_init_err"]["slope"], slope, rtol=1e-9)
+    assert plot(out) == [out / "tinit_vs_N.png"] and (out / "tinit_vs_N.png").is_file()

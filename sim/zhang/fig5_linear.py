@@ -26,17 +26,17 @@ import numpy as np
 from sim.zhang.sparse_teacher import SparseProblem, free_index, make_instance
 
 
-def linearized_errors(cell: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def linearized_errors(cell, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Per run (draw g, level p -> run g P + p, as run_fig5): the predicted ||W_hat - W*||_F / ||W*||_F and
-    the run's noise level sigma/E_y."""
-    levels = np.asarray(cell["noise_levels"], float)
-    inst = make_instance(SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], noise=1.0,
-                                       trials=cell["trials"], runs_per_draw=len(levels)), seed)
+    the run's noise level sigma/E_y.  ``cell``: a :class:`sim.zhang.diagrams.Fig5Cell`."""
+    levels = np.asarray(cell.noise_levels, float)
+    inst = make_instance(SparseProblem(K=cell.K, d=cell.d, r=cell.r, N=cell.N, noise=1.0, trials=cell.trials,
+                                       runs_per_draw=len(levels)), seed)
     X = inst.X.cpu().numpy()
     idx = free_index(inst.M).cpu().numpy()
     Ws = inst.W_star.cpu().numpy()
     xi_unit = (inst.y - inst.y_clean).cpu().numpy()  # sigma = E_y; run_fig5 scales it by the level
-    K, P = cell["K"], len(levels)
+    K, P = cell.K, len(levels)
     pred = np.empty(inst.B)
     for b in range(inst.B):
         x = X[b // P]
@@ -45,7 +45,7 @@ def linearized_errors(cell: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
         J = (Xg * act[..., None]).reshape(x.shape[0], -1) / K
         delta = np.linalg.lstsq(J, levels[b % P] * xi_unit[b], rcond=None)[0]
         pred[b] = np.linalg.norm(delta) / np.linalg.norm(Ws[b])
-    return pred, np.tile(levels, cell["trials"])
+    return pred, np.tile(levels, cell.trials)
 
 
 def compare(scale: str = "quick", seed: int = 0) -> list[dict]:
@@ -57,17 +57,17 @@ def compare(scale: str = "quick", seed: int = 0) -> list[dict]:
     dg = get("zhang-fig5")
     rows = []
     for cell in dg.cells(dg.scales[scale]):
-        s = cell_seed(seed, cell["key"])
+        s = cell_seed(seed, cell.key)
         agd = run_fig5(cell, s, "cpu")
         pred, lev = linearized_errors(cell, s)
-        for L in cell["noise_levels"]:
+        for L in cell.noise_levels:
             m = np.isclose(lev, L)
             gap = np.abs(agd["rel_err"][m] - pred[m]) / pred[m]
-            rows.append({"r": cell["r"], "noise": L, "trials": int(m.sum()),
+            rows.append({"r": cell.r, "noise": L, "trials": int(m.sum()),
                          "agd_err_over_noise": float(np.median(agd["rel_err"][m]) / L),
                          "pred_err_over_noise": float(np.median(pred[m]) / L),
                          "median_gap": float(np.median(gap)), "max_gap": float(gap.max()),
-                         "agd_hit_cap": int((agd["iters"][m] >= cell["max_iter"]).sum())})
+                         "agd_hit_cap": int((agd["iters"][m] >= cell.max_iter).sum())})
     return rows
 
 

@@ -4,12 +4,23 @@
 * ``crossing``: where a success-rate curve crosses 1/2 (linear interpolation between grid points);
 * ``convergence_rate``: the per-step contraction nu = exp(slope of log error) of a linearly converging run;
 * ``radius_fit`` (Fig. 2): the radius of the convex region per r and its line against sqrt(r);
-* ``transition_fit`` (Fig. 4): N* per r and its line against r.
+* ``transition_fit`` (Fig. 4): N* per r and its line against r;
+* ``classify_fig2_runs`` / ``fig2_outcomes`` (Fig. 2): how each run ended (success, cut off by the cap while
+  converging, stalled, stopped away from W*, diverged) and the counts per (r, lam);
+* ``fit_fig2`` ... ``fit_tensor_init``: each diagram's fit step, ``(finished cells, summary rows) ->
+  {"fits.json": data}``; the rows enter as ``summary.csv`` holds them (:func:`saved_rows`), so a fit reads
+  the same values from a finished run as from its saved folder.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
+
+SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4
+CONVERGING_RATIO = 0.95  # a run at the cap still converges when its error there is <= 0.95 x that at 90 % of it
 
 
 def line_fit(x, y) -> dict:
@@ -82,3 +93,148 @@ def transition_fit(rows: list[dict]) -> dict:
     """Fig. 4: per r, the N where the success rate first rises through 1/2; line of N* against r."""
     rs, nstar = _crossings_per_r(rows, "N", decreasing=False)
     return {"r": rs, "N_star": nstar, "fit_vs_r": line_fit(rs, nstar)}
+
+
+# ------------------------------------------------------------------------------------------- rows as saved
+def saved_rows(rows: list[dict]) -> list[dict]:
+    """The summary rows as ``summary.csv`` holds them (every value its CSV text, as
+    :func:`sim.core.sweep.read_summary` returns them)."""
+    if not rows:
+        return []
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return list(csv.DictReader(io.StringIO(buf.getvalue())))
+
+
+def _f(rows, key) -> np.ndarray:
+    return np.array([float(r[key]) for r in rows])
+
+
+# ------------------------------------------------------------------------------------------- Fig. 2
+FIG2_KINDS = ("success", "cap_converging", "cap_stalled", "cap_unsplit", "stopped_away", "diverged")
+
+
+def classify_fig2_runs(arr) -> np.ndarray:
+    """Outcome of each run of a zhang-fig2 cell (arrays ``rel_err``, ``stopped``, ``diverged``, optionally
+    ``success`` and ``err_at_90pct``), one of FIG2_KINDS:
+
+    * ``success``: relative error below 1e-4 (the saved ``success`` flag where there is one);
+    * ``cap_converging``: ran to the cap (neither the stopping rule fired nor the weights blew up) with the
+      error still falling (at the cap at most 0.95 of its value at 90 % of the cap): cut off by the budget,
+      not outside the region;
+    * ``cap_stalled``: ran to the cap with the error flat over the last tenth: stalled away from W*;
+    * ``cap_unsplit``: ran to the cap, in a cell without ``err_at_90pct``: not split;
+    * ``stopped_away``: the stopping rule fired away from W*; ``diverged``: the weights became non-finite.
+    """
+    err = np.asarray(arr["rel_err"], float)
+    ok = np.asarray(arr["success"], bool) if "success" in arr else err < SUCCESS
+    stopped, diverged = np.asarray(arr["stopped"], bool), np.asarray(arr["diverged"], bool)
+    cap = ~stopped & ~diverged & ~ok  # a run ends by the rule, by divergence or at the cap
+    kind = np.full(len(err), "success", dtype=object)
+    if "err_at_90pct" in arr:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            falling = err <= CONVERGING_RATIO * np.asarray(arr["err_at_90pct"], float)
+        kind[cap & falling] = "cap_converging"
+        kind[cap & ~falling] = "cap_stalled"
+    else:
+        kind[cap] = "cap_unsplit"
+    kind[~ok & stopped & ~diverged] = "stopped_away"
+    kind[diverged] = "diverged"
+    return kind
+
+
+def fig2_outcomes(finished) -> dict:
+    """Per (r, lam) of the finished zhang-fig2 cells: the count of each outcome of FIG2_KINDS and the runs."""
+    out = {}
+    for cell, arr in finished:
+        kind = classify_fig2_runs(arr)
+        for lam in cell.lams:
+            m = np.isclose(np.asarray(arr["lam"], float), lam)
+            out[(int(cell.r), float(lam))] = {"runs": int(m.sum()),
+                                              **{k: int((kind[m] == k).sum()) for k in FIG2_KINDS}}
+    return out
+
+
+def outcome_key(r, lam) -> str:
+    """The name of the (r, lam) entry of ``fits.json``'s ``outcomes``."""
+    return f"r={int(r)} lam={float(lam):g}"
+
+
+def fit_fig2(finished, rows) -> dict:
+    """fits.json of zhang-fig2: :func:`radius_fit` and the outcome counts per (r, lam) (:func:`fig2_outcomes`)."""
+    data = radius_fit(saved_rows(rows))
+    data["outcomes"] = {outcome_key(r, lam): v for (r, lam), v in sorted(fig2_outcomes(finished).items())}
+    return {"fits.json": data}
+
+
+# ------------------------------------------------------------------------------------------- Figs. 3-6
+def fit_fig3(finished, rows) -> dict:
+    """fits.json of zhang-fig3: per method (AGD, GD) the rate nu per r and its line against sqrt(r)."""
+    rows = saved_rows(rows)
+    data = {}
+    for name in ("AGD", "GD"):
+        sub = [r for r in rows if r["method"] == name]
+        r_, nu = _f(sub, "r"), _f(sub, "rate")
+        data[name] = {"r": r_.tolist(), "rate": nu.tolist(), "fit_vs_sqrt_r": line_fit(np.sqrt(r_), nu)}
+    return {"fits.json": data}
+
+
+def fit_fig4(finished, rows) -> dict:
+    """fits.json of zhang-fig4: :func:`transition_fit` (N* per r, its line against r)."""
+    return {"fits.json": transition_fit(saved_rows(rows))}
+
+
+def fit_fig5(finished, rows) -> dict:
+    """fits.json of zhang-fig5: per noise level, the median error and the error over the level against sqrt(r)."""
+    rows = saved_rows(rows)
+    data = {}
+    for lev in sorted({float(r["noise"]) for r in rows}):
+        sub = [r for r in rows if float(r["noise"]) == lev]
+        sr, e = np.sqrt(_f(sub, "r")), _f(sub, "rel_err")
+        data[f"noise={lev:g}"] = {"fit_vs_sqrt_r": line_fit(sr, e), "fit_over_noise_vs_sqrt_r": line_fit(sr, e / lev)}
+    return {"fits.json": data}
+
+
+def fit_fig6(finished, rows) -> dict:
+    """fits.json of zhang-fig6: per N the IMP round of smallest median test error (its summary row)."""
+    rows = saved_rows(rows)
+    Ns = sorted({int(r["N"]) for r in rows})
+    return {"fits.json": {"N": Ns, "best_round": {
+        str(N): min((r for r in rows if int(r["N"]) == N), key=lambda r: float(r["test_err_median"])) for N in Ns}}}
+
+
+# ------------------------------------------------------------------------------------------- Theorem 1, Lemma 1
+def fit_hessian(finished, rows) -> dict:
+    """fits.json of zhang-hessian: per layout, K^2 lambda_min at W* and at distance lam against sqrt(K r / N)
+    and the median K lambda_max at W*; the population K^2 lambda_min of disjoint supports, 1/2 - 1/(2 pi)."""
+    from theory.zhang.relu_moments import lambda_min_scaled
+
+    rows = saved_rows(rows)
+    data = {}
+    for lay in ("random", "disjoint"):
+        sub = [r for r in rows if r["layout"] == lay and r["point"] == "W*"]
+        if not sub:
+            continue
+        data[lay] = {"K2_lambda_min_vs_sqrt_Kr_over_N": line_fit(_f(sub, "sqrt_Kr_over_N"), _f(sub, "K2_lambda_min")),
+                     "K_lambda_max_median": float(np.median(_f(sub, "K_lambda_max")))}
+        near = [r for r in rows if r["layout"] == lay and r["point"] != "W*"]
+        data[lay]["near_K2_lambda_min_vs_sqrt_Kr_over_N"] = line_fit(_f(near, "sqrt_Kr_over_N"),
+                                                                     _f(near, "K2_lambda_min"))
+    data["population_K2_lambda_min_disjoint"] = lambda_min_scaled()
+    return {"fits.json": data}
+
+
+def fit_tensor_init(finished, rows) -> dict:
+    """fits.json of zhang-tensor-init: per network, the log-log slope of the median W(0) error against N and
+    the AGD success rate from W(0) per N."""
+    rows = saved_rows(rows)
+    data = {}
+    for lay, K, d, r in sorted({(x["layout"], int(x["K"]), int(x["d"]), int(x["r"])) for x in rows}):
+        sub = [x for x in rows if (x["layout"], int(x["K"]), int(x["d"]), int(x["r"])) == (lay, K, d, r)]
+        N, e = _f(sub, "N"), _f(sub, "init_err")
+        data[f"{lay} K={K} d={d} r={r}"] = {"loglog_slope": line_fit(np.log10(N), np.log10(e)),
+                                            "agd_success_rate": _f(sub, "agd_success_rate").tolist(),
+                                            "N": N.tolist()}
+    return {"fits.json": data}

@@ -30,12 +30,15 @@ finite cap, a run that is still converging when the cap arrives counts as a fail
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 from scipy.optimize import brentq
 from scipy.stats import chi2
+
+from sim.core.config import param
 
 LEVEL = 0.95
 
@@ -463,30 +466,104 @@ def agd_evaluator(draws: NestedDraws, agd) -> Callable[[int], dict]:
 
 
 # ------------------------------------------------------------------------------------------- diagram cells
-def budget_name(b: dict) -> str:
+@dataclass(frozen=True)
+class Budget:
+    """An AGD budget: step size, momentum and iteration cap (a run still converging at the cap fails)."""
+
+    eta: float
+    beta: float
+    max_iter: int
+
+
+def budgets_of(values) -> tuple[Budget, ...]:
+    """A tuple of :class:`Budget` from Budgets or their plain data (a saved manifest's dicts)."""
+    return tuple(v if isinstance(v, Budget) else Budget(**v) for v in values)
+
+
+def paired_budgets(cap: int) -> tuple[Budget, Budget]:
+    """The project's budget (eta 0.5, beta 0.2, zhang-fig4's cap) and the review's (eta 2, beta 0.5, 6000)."""
+    return Budget(eta=0.5, beta=0.2, max_iter=cap), Budget(eta=2.0, beta=0.5, max_iter=6000)
+
+
+@dataclass(frozen=True)
+class NstarScale:
+    """zhang-fig4-nstar: N* per r by bisection in log N on shared draws, under each AGD budget."""
+
+    K: int = param(3, "neurons K")
+    d: int = param(40, "input dimension d")
+    rs: tuple[int, ...] = param((5, 10, 20, 40), "inputs per neuron r (one cell each)")
+    trials: int = param(20, "draws T shared by every N and budget of a cell")
+    steps: int = param(5, "bisection steps in log N")
+    budgets: tuple[Budget, ...] = param(paired_budgets(3000), "AGD budgets, each bisected on the same draws")
+    lam: float = param(0.5, "relative distance of W(0) from W*")
+    tol: float = param(1e-8, "AGD stops when the relative change of W falls below tol")
+    lo_factor: float = param(1.0, "bracket's lower end, in units of K r")
+    hi_factor: float = param(4.0, "bracket's upper end, in units of K r")
+    n_boot: int = param(1000, "bootstrap resamples of the draws")
+
+    def __post_init__(self):
+        object.__setattr__(self, "budgets", budgets_of(self.budgets))
+
+
+SCALES = {"quick": NstarScale(),
+          "mid": NstarScale(K=5, d=100, rs=(10, 20, 40), trials=30, steps=4, budgets=paired_budgets(10_000)),
+          "paper": NstarScale(K=5, d=100, rs=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100), trials=100, steps=6,
+                              budgets=paired_budgets(10_000))}
+
+
+@dataclass(frozen=True)
+class NstarCell:
+    r: int
+    K: int
+    d: int
+    lam: float
+    trials: int
+    tol: float
+    budgets: tuple[Budget, ...]
+    steps: int
+    lo_factor: float
+    hi_factor: float
+    n_boot: int
+
+    @property
+    def key(self) -> str:
+        return f"r{self.r}"
+
+
+def cells(p: NstarScale) -> list[NstarCell]:
+    return [NstarCell(r=r, K=p.K, d=p.d, lam=p.lam, trials=p.trials, tol=p.tol, budgets=p.budgets, steps=p.steps,
+                      lo_factor=p.lo_factor, hi_factor=p.hi_factor, n_boot=p.n_boot) for r in p.rs]
+
+
+def budget_name(b: Budget) -> str:
     """A budget's label in cell arrays and tables: eta, beta and the iteration cap."""
-    return f"eta{b['eta']:g}_beta{b['beta']:g}_cap{b['max_iter']}"
+    return f"eta{b.eta:g}_beta{b.beta:g}_cap{b.max_iter}"
 
 
-def run_nstar_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
+def bracket(cell: NstarCell) -> tuple[int, int]:
+    """The starting bracket [lo_factor K r, hi_factor K r] (rounded, at least 1)."""
+    Kr = cell.K * cell.r
+    return max(1, int(round(cell.lo_factor * Kr))), int(round(cell.hi_factor * Kr))
+
+
+def run_nstar_cell(cell: NstarCell, seed: int, device: str) -> dict[str, np.ndarray]:
     """One r of the ``zhang-fig4-nstar`` diagram: T = ``trials`` nested draws (:class:`NestedDraws`), and for
-    every AGD budget of ``cell['budgets']`` a bisection (:func:`bisect_nstar`) from the bracket
-    [lo_factor K r, hi_factor K r] with ``steps`` steps, **on the same draws** (paired across budgets).
-    Arrays ``<budget>__N`` (evaluated N, in order), ``__S`` (success, draws x points), ``__rel_err``,
-    ``__iters``, ``__stopped``, ``__cap_hit``, ``__diverged``, ``__seconds``; ``boot_seed`` for the
-    bootstrap of :func:`summarize_nstar` (one seed for all budgets: paired resampling)."""
+    every AGD budget of ``cell.budgets`` a bisection (:func:`bisect_nstar`) from :func:`bracket` with ``steps``
+    steps, **on the same draws** (paired across budgets).  Arrays ``<budget>__N`` (evaluated N, in order),
+    ``__S`` (success, draws x points), ``__rel_err``, ``__iters``, ``__stopped``, ``__cap_hit``,
+    ``__diverged``, ``__seconds``; ``boot_seed`` for the bootstrap of :func:`summarize_nstar` (one seed for all
+    budgets: paired resampling)."""
     import time
 
     from sim.zhang.agd import AGD
 
-    K, r = cell["K"], cell["r"]
-    draws = NestedDraws(K, cell["d"], r, cell["trials"], cell["lam"], seed, device)
+    draws = NestedDraws(cell.K, cell.d, cell.r, cell.trials, cell.lam, seed, device)
     out = {"boot_seed": np.array(seed % (2 ** 31))}
-    for b in cell["budgets"]:
-        agd = AGD(eta=b["eta"], beta=b["beta"], max_iter=b["max_iter"], tol=cell["tol"])
+    lo, hi = bracket(cell)
+    for b in cell.budgets:
+        agd = AGD(eta=b.eta, beta=b.beta, max_iter=b.max_iter, tol=cell.tol)
         t0 = time.perf_counter()
-        res = bisect_nstar(agd_evaluator(draws, agd), max(1, int(round(cell["lo_factor"] * K * r))),
-                           int(round(cell["hi_factor"] * K * r)), cell["steps"], cell.get("max_expand", 3))
+        res = bisect_nstar(agd_evaluator(draws, agd), lo, hi, cell.steps)
         name = budget_name(b)
         out[f"{name}__N"] = res["N"]
         out[f"{name}__S"] = res["S"]
@@ -496,7 +573,7 @@ def run_nstar_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
     return out
 
 
-def cell_estimates(cell: dict, arr: dict, budget: dict) -> dict:
+def cell_estimates(cell: NstarCell, arr: dict, budget: Budget) -> dict:
     """:func:`nstar_estimates` of one budget of a finished cell, plus the grid locator of ``zhang-fig4`` (the
     success rate interpolated linearly in N between grid points, :func:`sim.zhang.fits.crossing`) on the
     points of the doubling grid lo_factor K r 2^j that the bisection evaluated, and the failures split into
@@ -505,8 +582,8 @@ def cell_estimates(cell: dict, arr: dict, budget: dict) -> dict:
 
     name = budget_name(budget)
     N, S = arr[f"{name}__N"], arr[f"{name}__S"].astype(bool)
-    est = nstar_estimates(N, S, cell["n_boot"], int(arr["boot_seed"]), cell.get("level", LEVEL))
-    base = max(1, int(round(cell["lo_factor"] * cell["K"] * cell["r"])))
+    est = nstar_estimates(N, S, cell.n_boot, int(arr["boot_seed"]), LEVEL)
+    base = bracket(cell)[0]
     on_grid = np.array([n % base == 0 and (n // base) & (n // base - 1) == 0 for n in N.tolist()])
     gN = N[on_grid]
     o = np.argsort(gN)
@@ -527,15 +604,15 @@ def summarize_nstar(finished) -> list[dict]:
     interval, the doubling-grid locator's N*, the final bracket, and the failures by kind."""
     rows = []
     for cell, arr in finished:
-        K, r = cell["K"], cell["r"]
-        for b in cell["budgets"]:
+        K, r = cell.K, cell.r
+        for b in cell.budgets:
             e = cell_estimates(cell, arr, b)
             name = budget_name(b)
             N = arr[f"{name}__N"]
             lo, hi = e["boot_logistic_ci"]
             clo, chi = e["boot_crossing_ci"]
-            rows.append({"cell": cell["key"], "K": K, "d": cell["d"], "r": r, "Kr": K * r, "budget": name,
-                         "eta": b["eta"], "beta": b["beta"], "max_iter": b["max_iter"], "trials": cell["trials"],
+            rows.append({"cell": cell.key, "K": K, "d": cell.d, "r": r, "Kr": K * r, "budget": name,
+                         "eta": b.eta, "beta": b.beta, "max_iter": b.max_iter, "trials": cell.trials,
                          "points": int(len(N)), "N_star": round(e["N_star_logistic"], 2), "ci_low": round(lo, 2),
                          "ci_high": round(hi, 2), "N_star_over_Kr": round(e["N_star_logistic"] / (K * r), 4),
                          "ratio_ci_low": round(lo / (K * r), 4), "ratio_ci_high": round(hi / (K * r), 4),
@@ -556,22 +633,22 @@ def nstar_fits(finished) -> dict:
     draws, same resampling).  This is what ``nstar_fits.json`` holds."""
     if not finished:
         raise ValueError("no finished cells to fit")
-    Ks = {c["K"] for c, _ in finished}
+    Ks = {c.K for c, _ in finished}
     if len(Ks) != 1:
         raise ValueError(f"cells with different K {sorted(Ks)} cannot share one N* line")
     K = Ks.pop()
-    cells = sorted(finished, key=lambda ca: ca[0]["r"])
-    budgets = cells[0][0]["budgets"]
-    level = cells[0][0].get("level", LEVEL)
+    cells = sorted(finished, key=lambda ca: ca[0].r)
+    budgets = cells[0][0].budgets
+    level = LEVEL
     est = {budget_name(b): [cell_estimates(c, a, b) for c, a in cells] for b in budgets}
-    rs = [c["r"] for c, _ in cells]
+    rs = [c.r for c, _ in cells]
     q = [(1 - level) / 2, (1 + level) / 2]
-    out = {"K": K, "d": cells[0][0]["d"], "trials": cells[0][0]["trials"], "level": level, "budgets": {}}
+    out = {"K": K, "d": cells[0][0].d, "trials": cells[0][0].trials, "level": level, "budgets": {}}
     first = budget_name(budgets[0])
     for b in budgets:
         name = budget_name(b)
         es = est[name]
-        entry = {"eta": b["eta"], "beta": b["beta"], "max_iter": b["max_iter"],
+        entry = {"eta": b.eta, "beta": b.beta, "max_iter": b.max_iter,
                  "logistic": nstar_line(rs, [e["N_star_logistic"] for e in es], [e["boot_logistic_ci"] for e in es],
                                         [e["boot_logistic"] for e in es], K, level),
                  "crossing": nstar_line(rs, [e["N_star_crossing"] for e in es], [e["boot_crossing_ci"] for e in es],
@@ -594,15 +671,6 @@ def nstar_fits(finished) -> dict:
     return out
 
 
-def write_nstar_fits(results) -> dict:
-    """Compute :func:`nstar_fits` from a results folder of ``zhang-fig4-nstar`` and write ``nstar_fits.json``."""
-    import json
-    from pathlib import Path
-
-    from sim.core.sweep import load_results
-
-    results = Path(results)
-    _, finished = load_results(results)
-    fits = nstar_fits(finished)
-    (results / "nstar_fits.json").write_text(json.dumps(fits, indent=2, default=float))
-    return fits
+def fit(finished, rows) -> dict:
+    """The fit step of ``zhang-fig4-nstar``: ``nstar_fits.json`` (:func:`nstar_fits`)."""
+    return {"nstar_fits.json": nstar_fits(finished)}

@@ -68,6 +68,21 @@ def xtilde_covariance(idx: torch.Tensor) -> torch.Tensor:
     return same.sum((1, 2)) / K
 
 
+@dataclass(frozen=True)
+class Support:
+    """One network of a tensor-initialization grid: K neurons, d inputs, r inputs per neuron, support layout."""
+
+    K: int
+    d: int
+    r: int
+    layout: str  # "random" (drawn per neuron) or "disjoint"
+
+
+def supports_of(values) -> tuple[Support, ...]:
+    """A tuple of :class:`Support` from Supports or their plain data (a saved manifest's dicts)."""
+    return tuple(v if isinstance(v, Support) else Support(**v) for v in values)
+
+
 @dataclass
 class Geometry:
     """The linear maps of the supports, per trial: x~ = T^T x (T: (B, d, r)), z = G^T x with G = T S~^(-1/2)

@@ -20,10 +20,10 @@ Per draw (teacher, supports, N samples) a cell measures
   draw, one product per draw for both runs); success: error < 1e-4 up to relabelling; also the share that
   reached 1e-2 and the runs that hit the iteration cap (dense networks converge slowly, Fig. 2's row).
 
-``write_fits`` (run as the diagram's plot step) writes ``fits.json``: per configuration the log-log slopes
-of the median ``init_err``, ``subspace_error`` and ``err_exact_p2p4`` against N, the smallest N whose
-median ``init_err`` is below 0.5 and the
-smallest N at which AGD from W(0) succeeds in at least half of the draws (null where none in the grid).
+``fit`` (the diagram's fit step) gives ``fits.json``: per configuration the log-log slopes of the median
+``init_err``, ``subspace_error`` and ``err_exact_p2p4`` against N, the smallest N whose median ``init_err``
+is below 0.5 and the smallest N at which AGD from W(0) succeeds in at least half of the draws (null where
+none in the grid).
 
 Single cells beyond a scale's grid (large N, one configuration; the cell seed as ``sim.core.sweep`` derives it
 from the key), appended to ``cells.json`` in ``--out``:
@@ -35,22 +35,20 @@ from the key), appended to ``cells.json`` in ``--out``:
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sim.core.config import param
+from sim.core.intervals import median_ci, wilson
 from sim.zhang.agd import AGD, run_agd
-from sim.core.intervals import wilson
-from sim.core.intervals import median_ci
+from sim.zhang.fits import SUCCESS, line_fit, saved_rows
 from sim.zhang.sparse_teacher import (Instance, SparseProblem, free_index, init_at_distance, make_instance,
-                                relative_error, relative_error_perm)
-from sim.zhang.tensor_init import (EmpiricalMoments, PopulationMoments, decompose, geometry, population_init,
-                             tensor_init)
-from sim.zhang.fits import line_fit
-
-SUCCESS = 1e-4
+                                      relative_error, relative_error_perm)
+from sim.zhang.tensor_init import (EmpiricalMoments, PopulationMoments, Support, decompose, geometry,
+                                   population_init, supports_of, tensor_init)
 
 
 class _Hybrid:
@@ -91,23 +89,83 @@ def head(inst: Instance, n: int, P: int) -> Instance:
                    W_star=rep(inst.W_star), sigma=rep(inst.sigma))
 
 
-def run_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
-    T = cell["trials"]
-    inst = make_instance(SparseProblem(K=cell["K"], d=cell["d"], r=cell["r"], N=cell["N"], trials=T,
-                                       layout=cell["layout"]), seed, device)
+@dataclass(frozen=True)
+class TinitScale:
+    """zhang-tinit-n: per network and N, the tensor initialization's error, its population limit, the
+    exact-moment ablations, and AGD from W(0) against AGD from a random start at the same distance."""
+
+    eta: float = param(0.5, "AGD step size eta")
+    beta: float = param(0.2, "AGD momentum beta")
+    tol: float = param(1e-8, "AGD stops when the relative change of W falls below tol")
+
+    configs: tuple[Support, ...] = param((Support(K=3, d=20, r=20, layout="random"),
+                                          Support(K=3, d=30, r=10, layout="disjoint"),
+                                          Support(K=3, d=20, r=10, layout="random")), "networks of the grid")
+    Ns: tuple[int, ...] = param((10_000, 100_000), "samples N for the moments")
+    trials: int = param(3, "independent draws per cell")
+    n_agd: int = param(1000, "AGD runs on the first n_agd samples of each draw")
+    max_iter: int = param(1500, "AGD iteration cap")
+
+    def __post_init__(self):
+        object.__setattr__(self, "configs", supports_of(self.configs))
+
+
+SCALES = {"quick": TinitScale(),
+          "paper": TinitScale(configs=tuple(Support(K=K, d=d, r=r, layout=lay) for K in (3, 4, 5)
+                                            for lay, d, r in (("random", 20, 20), ("disjoint", 50, 10),
+                                                              ("random", 20, 10))),
+                              Ns=(1000, 10_000, 100_000, 300_000), trials=6, n_agd=2000, max_iter=3000)}
+COLUMNS = ("support", "K", "d", "r", "N", "init_err", "ci_low", "ci_high", "subspace_error", "err_exact_p2",
+           "err_exact_p2p4", "pop_err_max", "agd_success_tensor", "agd_success_random", "agd_below_1e-2_tensor",
+           "agd_below_1e-2_random")
+
+
+def support_name(c: Support) -> str:
+    """dense (r = d), overlap (random supports) or disjoint."""
+    return "dense" if c.r == c.d else ("overlap" if c.layout == "random" else "disjoint")
+
+
+@dataclass(frozen=True)
+class TinitCell:
+    support: str  # dense, overlap or disjoint (support_name)
+    layout: str
+    K: int
+    d: int
+    r: int
+    N: int
+    trials: int
+    eta: float
+    beta: float
+    max_iter: int
+    tol: float
+    n_agd: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.support}_K{self.K}_d{self.d}_r{self.r}_N{self.N}"
+
+
+def cells(p: TinitScale) -> list[TinitCell]:
+    return [TinitCell(support=support_name(c), layout=c.layout, K=c.K, d=c.d, r=c.r, N=N, trials=p.trials, eta=p.eta,
+                      beta=p.beta, max_iter=p.max_iter, tol=p.tol, n_agd=p.n_agd) for c in p.configs for N in p.Ns]
+
+
+def run_cell(cell: TinitCell, seed: int, device: str) -> dict[str, np.ndarray]:
+    T = cell.trials
+    inst = make_instance(SparseProblem(K=cell.K, d=cell.d, r=cell.r, N=cell.N, trials=T, layout=cell.layout),
+                         seed, device)
     W0, info = tensor_init(inst, seed + 1)
     Wp, _ = population_init(inst, seed + 1)
     W2 = init_with_exact(inst, seed + 1, {"p2"})
     W24 = init_with_exact(inst, seed + 1, {"p2", "p4"})
     dist = distance_to_minimizers(W0, inst)
     # AGD from W(0) (run 2g) and from a random start at the same distance (run 2g + 1), same data
-    agd_inst = head(inst, min(cell["n_agd"], cell["N"]), 2)
+    agd_inst = head(inst, min(cell.n_agd, cell.N), 2)
     start = torch.stack([W0, torch.zeros_like(W0)], 1).flatten(0, 1)
     lam = torch.as_tensor(np.repeat(np.where(np.isfinite(dist), dist, 1.0), 2), dtype=W0.dtype, device=W0.device)
     rand = init_at_distance(agd_inst.W_star, agd_inst.M, lam, seed + 2)
     start[1::2] = rand[1::2]
-    res = run_agd(agd_inst, start, AGD(eta=cell["eta"], beta=cell["beta"], max_iter=cell["max_iter"],
-                                       tol=cell["tol"]))
+    res = run_agd(agd_inst, start, AGD(eta=cell.eta, beta=cell.beta, max_iter=cell.max_iter, tol=cell.tol))
     final = relative_error_perm(res.W, agd_inst.W_star)
     return {"init_err": relative_error_perm(W0, inst.W_star), "init_dist": dist,
             "subspace_error": info["subspace_error"], "null_dim": info["null_dim"],
@@ -127,13 +185,13 @@ def summarize(finished):
     for cell, arr in finished:
         e, lo, hi = median_ci(arr["init_err"])
         n = len(arr["init_err"])
-        row = {"cell": cell["key"], "support": cell["support"], "K": cell["K"], "d": cell["d"], "r": cell["r"],
-               "N": cell["N"], "trials": n, "init_err": _g(e), "ci_low": _g(lo), "ci_high": _g(hi),
+        row = {"cell": cell.key, "support": cell.support, "K": cell.K, "d": cell.d, "r": cell.r,
+               "N": cell.N, "trials": n, "init_err": _g(e), "ci_low": _g(lo), "ci_high": _g(hi),
                "init_dist": _g(np.median(arr["init_dist"])),
                "subspace_error": _g(np.median(arr["subspace_error"])),
                "err_exact_p2": _g(np.median(arr["err_exact_p2"])),
                "err_exact_p2p4": _g(np.median(arr["err_exact_p2p4"])),
-               "pop_err_max": float(f"{np.max(arr['pop_err']):.2e}"), "n_agd": min(cell["n_agd"], cell["N"])}
+               "pop_err_max": float(f"{np.max(arr['pop_err']):.2e}"), "n_agd": min(cell.n_agd, cell.N)}
         for name in ("tensor", "random"):
             k = int((arr[f"agd_err_{name}"] < SUCCESS).sum())
             lo_w, hi_w = wilson(np.array([k]), np.array([n]))
@@ -141,19 +199,9 @@ def summarize(finished):
             row[f"agd_{name}_ci"] = f"[{lo_w[0]:.2f}, {hi_w[0]:.2f}]"
             # the dense runs often stop at the iteration cap still converging: also count "reached 1e-2"
             row[f"agd_below_1e-2_{name}"] = round(float((arr[f"agd_err_{name}"] < 1e-2).mean()), 3)
-            row[f"agd_hit_cap_{name}"] = int((arr[f"agd_iters_{name}"] >= cell["max_iter"]).sum())
+            row[f"agd_hit_cap_{name}"] = int((arr[f"agd_iters_{name}"] >= cell.max_iter).sum())
         rows.append(row)
     return rows
-
-
-def cells(p: dict) -> list[dict]:
-    agd = {k: p[k] for k in ("eta", "beta", "max_iter", "tol", "n_agd")}
-    out = []
-    for c in p["configs"]:
-        name = "dense" if c["r"] == c["d"] else ("overlap" if c["layout"] == "random" else "disjoint")
-        out += [{"key": f"{name}_K{c['K']}_d{c['d']}_r{c['r']}_N{N}", "support": name, **c, "N": N,
-                 "trials": p["trials"], **agd} for N in p["Ns"]]
-    return out
 
 
 def _first(Ns, ok):
@@ -161,12 +209,11 @@ def _first(Ns, ok):
     return hit[0] if hit else None
 
 
-def write_fits(results: Path) -> dict:
-    """fits.json from the saved summary (per configuration: log-log slope of the median init_err against
-    N, the first N with median init_err < 0.5, the first N with AGD success from W(0) >= 1/2)."""
-    from sim.core.sweep import read_summary
-
-    rows = read_summary(Path(results) / "summary.csv")
+def fit(finished, rows) -> dict:
+    """fits.json from the summary rows (per configuration: the medians against N, log-log slopes of the
+    median init_err, subspace_error and err_exact_p2p4 against N, the first N with median init_err < 0.5,
+    the first N with AGD success from W(0) >= 1/2)."""
+    rows = saved_rows(rows)
     fits = {}
     for key in sorted({(r["support"], int(r["K"]), int(r["d"]), int(r["r"])) for r in rows}):
         sub = sorted([r for r in rows if (r["support"], int(r["K"]), int(r["d"]), int(r["r"])) == key],
@@ -187,58 +234,7 @@ def write_fits(results: Path) -> dict:
             "loglog_slope_err_exact_p2p4": line_fit(np.log10(N), np.log10(f("err_exact_p2p4"))),
             "first_N_init_err_below_0.5": _first(N, e < 0.5),
             "first_N_agd_from_W0_at_least_half": _first(N, f("agd_success_tensor") >= 0.5)}
-    (Path(results) / "fits.json").write_text(json.dumps(fits, indent=2, default=float))
-    return fits
-
-
-def plot(results: Path) -> list[Path]:
-    """fits.json (:func:`write_fits`) and a figure of the saved numbers (no fitting here)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from matplotlib.lines import Line2D
-
-    fits = write_fits(results)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
-    for label, f in fits.items():
-        line, = axes[0].plot(f["N"], f["init_err"], "o-", label=label)
-        axes[0].plot(f["N"], f["err_exact_p2p4"], "x:", color=line.get_color())
-        axes[1].plot(f["N"], f["agd_success_tensor"], "o-", color=line.get_color(), label=label)
-        # the random starts are drawn slightly to the right so that equal values stay visible
-        axes[1].plot(np.asarray(f["N"]) * 1.08, f["agd_success_random"], "s--", color=line.get_color(), alpha=0.5,
-                     markerfacecolor="none")
-    axes[0].set(xscale="log", yscale="log", xlabel="N (training samples for the moments)",
-                ylabel="median ||W(0) - W*|| / ||W*|| (best relabelling)",
-                title="W(0) error: tensor init. (o), with exact P2 and P4 (x)")
-    axes[1].set(xscale="log", xlabel="N (training samples for the moments)",
-                ylabel="AGD success rate (error < 1e-4)", ylim=(-0.03, 1.03),
-                title="AGD from W(0) (o) vs a random start\nat the same distance (open squares)")
-    axes[0].legend(fontsize=7, title="support, K, d, r", title_fontsize=7)
-    kinds = [Line2D([], [], color="0.3", marker="o", linestyle="-", label="from W(0)"),
-             Line2D([], [], color="0.3", marker="s", markerfacecolor="none", linestyle="--", alpha=0.6,
-                    label="from a random start (drawn at 1.08 N)")]
-    axes[1].legend(handles=kinds, fontsize=7, loc="best")
-    path = Path(results) / "tinit_vs_N.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
-
-
-_AGD = {"eta": 0.5, "beta": 0.2, "tol": 1e-8}
-SCALES = {
-    "quick": {"configs": [{"layout": "random", "K": 3, "d": 20, "r": 20},
-                          {"layout": "disjoint", "K": 3, "d": 30, "r": 10},
-                          {"layout": "random", "K": 3, "d": 20, "r": 10}],
-              "Ns": [10_000, 100_000], "trials": 3, "n_agd": 1000, "max_iter": 1500, **_AGD},
-    "paper": {"configs": [{"layout": lay, "K": K, "d": d, "r": r} for K in (3, 4, 5)
-                          for lay, d, r in (("random", 20, 20), ("disjoint", 50, 10), ("random", 20, 10))],
-              "Ns": [1000, 10_000, 100_000, 300_000], "trials": 6, "n_agd": 2000, "max_iter": 3000, **_AGD},
-}
-COLUMNS = ("support", "K", "d", "r", "N", "init_err", "ci_low", "ci_high", "subspace_error", "err_exact_p2",
-           "err_exact_p2p4", "pop_err_max", "agd_success_tensor", "agd_success_random", "agd_below_1e-2_tensor",
-           "agd_below_1e-2_random")
+    return {"fits.json": fits}
 
 
 def main(argv=None) -> int:
@@ -246,7 +242,7 @@ def main(argv=None) -> int:
     import resource
     import time
 
-    from sim.core.sweep import cell_seed
+    from sim.core.sweep import cell_record, cell_seed
 
     p = argparse.ArgumentParser(prog="python -m sim.zhang.tinit", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -267,16 +263,16 @@ def main(argv=None) -> int:
     path = a.out / "cells.json"
     out = json.loads(path.read_text()) if path.is_file() else {}
     for N in a.Ns:
-        key = f"{a.support}_K{a.K}_d{a.d}_r{a.r}_N{N}"
-        cell = {"key": key, "support": a.support, "layout": layout, "K": a.K, "d": a.d, "r": a.r, "N": N,
-                "trials": a.trials, **{k: SCALES["paper"][k] for k in ("n_agd", "max_iter", "eta", "beta", "tol")}}
+        paper = SCALES["paper"]
+        cell = TinitCell(support=a.support, layout=layout, K=a.K, d=a.d, r=a.r, N=N, trials=a.trials, eta=paper.eta,
+                         beta=paper.beta, max_iter=paper.max_iter, tol=paper.tol, n_agd=paper.n_agd)
         t = time.perf_counter()
-        arr = run_cell(cell, cell_seed(a.seed, key), "cpu")
+        arr = run_cell(cell, cell_seed(a.seed, cell.key), "cpu")
         row = {k: np.asarray(v).tolist() for k, v in arr.items()}
-        row.update(cell=cell, seed=a.seed, wall_s=time.perf_counter() - t,
+        row.update(cell=cell_record(cell), seed=a.seed, wall_s=time.perf_counter() - t,
                    maxrss_GB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
                    summary=summarize([(cell, arr)])[0])
-        out[key] = row
+        out[cell.key] = row
         path.write_text(json.dumps(out, indent=1))
         print(json.dumps(row["summary"]), flush=True)
     return 0

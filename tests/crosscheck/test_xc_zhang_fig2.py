@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim.zhang.diagrams import FAILURE_KINDS, SUCCESS, run_fig2_cap
+from sim.zhang.diagrams import FAILURE_KINDS, SUCCESS, Fig2CapCell, run_fig2_cap
 
-CELL = {"key": "r40", "K": 3, "d": 60, "N": 600, "r": 40, "lams": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "trials": 4,
-        "init": "sphere", "caps": [3000, 30_000], "eta": 0.5, "beta": 0.2, "tol": 1e-8}
+CELL = Fig2CapCell(K=3, d=60, N=600, r=40, lams=(1.0, 2.0, 4.0, 8.0, 16.0, 32.0), trials=4, init="sphere",
+                   caps=(3000, 30_000), eta=0.5, beta=0.2, tol=1e-8)
 
 
 def test_larger_cap_rescues_the_converging_r40_failures_and_leaves_only_stalled_ones():

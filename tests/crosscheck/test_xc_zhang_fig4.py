@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from sim.zhang.agd import AGD
-from sim.zhang.diagrams import run_fig4, summarize_fig4
+from sim.zhang.diagrams import Fig4Cell, run_fig4, summarize_fig4
 from sim.zhang.fits import transition_fit
 from sim.zhang.nstar import NestedDraws, agd_evaluator, locate_nstar
 
@@ -24,8 +24,8 @@ REVIEW = AGD(eta=2.0, beta=0.5, max_iter=6000, tol=1e-8)
 
 
 def _grid_nstar(r: int, Ns: list[int], trials: int, seed: int) -> float:
-    cells = [{"key": f"r{r}_N{N}", "K": K, "d": D, "r": r, "N": N, "lam": 0.5, "trials": trials, "eta": 0.5,
-              "beta": 0.2, "max_iter": 3000, "tol": 1e-8} for N in Ns]
+    cells = [Fig4Cell(K=K, d=D, r=r, N=N, lam=0.5, trials=trials, eta=0.5, beta=0.2, max_iter=3000, tol=1e-8)
+             for N in Ns]
     finished = [(c, run_fig4(c, seed + i, "cpu")) for i, c in enumerate(cells)]
     rows = summarize_fig4(finished)
     return transition_fit(rows)["N_star"][0]

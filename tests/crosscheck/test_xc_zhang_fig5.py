@@ -23,18 +23,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim.zhang.diagrams import run_fig5
+from sim.zhang.diagrams import Fig5Cell, run_fig5
 from sim.zhang.fig5_linear import linearized_errors
 
-CELL = {"K": 3, "d": 40, "N": 300, "lam": 0.5, "trials": 6, "noise_levels": [0.01, 0.1], "eta": 0.5, "beta": 0.2,
-        "max_iter": 3000, "tol": 1e-8}
+CELL = dict(K=3, d=40, N=300, lam=0.5, trials=6, noise_levels=(0.01, 0.1), eta=0.5, beta=0.2, max_iter=3000,
+            tol=1e-8)
 
 
 def test_agd_error_matches_linearized_least_squares():
     torch.set_num_threads(1)
     ratios = {}
     for r in (5, 10, 20):
-        cell = dict(CELL, r=r, key=f"r{r}")
+        cell = Fig5Cell(**CELL, r=r)
         seed = 1000 + r
         agd = run_fig5(cell, seed, "cpu")
         pred, lev = linearized_errors(cell, seed)

@@ -13,10 +13,10 @@ import torch
 from scipy.optimize import least_squares
 
 from sim.zhang.sparse_teacher import SparseProblem, held_out_data, make_instance
-from sim.zhang.diagrams import run_fig6
+from sim.zhang.diagrams import Fig6Cell, run_fig6
 
-CELL = {"K": 5, "d": 30, "r_star": 6, "noise": 1e-3, "N": 1000, "rounds": 8, "prune_frac": 0.2, "init_std": 0.1,
-        "n_test": 2000, "trials": 3, "max_iter": 1500, "eta": 0.5, "beta": 0.2, "tol": 1e-8}
+CELL = Fig6Cell(K=5, d=30, r_star=6, noise=1e-3, N=1000, rounds=8, prune_frac=0.2, init_std=0.1, n_test=2000,
+                trials=3, max_iter=1500, eta=0.5, beta=0.2, tol=1e-8)
 
 
 def _fit(X, y, W0, mask):

@@ -1,0 +1,117 @@
+"""The fit steps of the paper-001 diagrams (sim.zhang.fits, sim.zhang.nstar, sim.zhang.tinit) and their typed
+scales: how Fig. 2 runs are classified, the outcome counts saved in fits.json, rows as summary.csv holds them,
+and every zhang scale surviving its manifest form (as_dict -> from_dict)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core import registry
+from sim.core.config import as_dict, from_dict
+from sim.core.sweep import cell_key, cell_record, read_summary, write_summary
+from sim.zhang.diagrams import Fig2Cell
+from sim.zhang.fits import classify_fig2_runs, fig2_outcomes, fit_fig2, saved_rows
+from sim.zhang.nstar import Budget
+from sim.zhang.tensor_init import Support
+
+
+def _arr(**kw):
+    base = {"rel_err": np.array([1e-6, 2e-4, 0.8, 0.7, np.nan]), "iters": np.array([500, 3000, 3000, 1200, 40]),
+            "stopped": np.array([True, False, False, True, False]),
+            "diverged": np.array([False, False, False, False, True]),
+            "err_at_90pct": np.array([1e-6, 5e-4, 0.8, 0.7, np.nan])}
+    base.update(kw)
+    return base
+
+
+def test_classify_splits_cap_hits_by_the_last_tenth():
+    kind = classify_fig2_runs(_arr())
+    assert list(kind) == ["success", "cap_converging", "cap_stalled", "stopped_away", "diverged"]
+
+
+def test_classify_converging_threshold_is_095():
+    a = _arr(err_at_90pct=np.array([1e-6, 2e-4 / 0.96, 0.8 / 0.94, 0.7, np.nan]))
+    kind = classify_fig2_runs(a)
+    assert kind[1] == "cap_stalled" and kind[2] == "cap_converging"
+
+
+def test_classify_without_saved_error_at_90pct_does_not_split():
+    a = _arr()
+    del a["err_at_90pct"]
+    kind = classify_fig2_runs(a)
+    assert list(kind) == ["success", "cap_unsplit", "cap_unsplit", "stopped_away", "diverged"]
+
+
+def test_classify_uses_the_saved_success_flag():
+    a = _arr(success=np.array([True, True, False, False, False]))
+    kind = classify_fig2_runs(a)  # run 1 counted a success as saved; run 2 neither stopped nor diverged: the cap
+    assert list(kind) == ["success", "success", "cap_stalled", "stopped_away", "diverged"]
+
+
+def _cell(r):
+    return Fig2Cell(K=3, d=60, eta=0.5, beta=0.2, max_iter=3000, tol=1e-8, N=600, r=r, lams=(1.0, 2.0), trials=2,
+                    init="sphere")
+
+
+def fig2_finished():
+    """Three r with two draws x two distances each (runs alternate lam = 1, 2)."""
+    out = []
+    for r, ok, err, err90 in ((5, [1, 1, 1, 1], [1e-6] * 4, [1e-6] * 4),
+                              (40, [1, 0, 1, 0], [1e-6, 2e-4, 1e-6, 0.9], [1e-6, 9e-4, 1e-6, 0.9]),
+                              (60, [0, 0, 0, 0], [0.9, 2e-4, 0.9, 0.9], [0.9, 9e-4, 0.9, 0.9])):
+        ok = np.array(ok) == 1
+        out.append((_cell(r), {"lam": np.tile([1.0, 2.0], 2), "rel_err": np.array(err), "iters": np.where(ok, 500, 3000),
+                               "stopped": ok, "diverged": np.zeros(4, bool), "success": ok,
+                               "err_at_90pct": np.array(err90)}))
+    return out
+
+
+def test_outcomes_count_per_r_and_lam():
+    out = fig2_outcomes(fig2_finished())
+    # r = 40, lam = 2: runs 1 and 3; run 1 fell from 9e-4 to 2e-4 (converging), run 3 stayed at 0.9 (stalled)
+    assert out[(40, 2.0)] == {"runs": 2, "success": 0, "cap_converging": 1, "cap_stalled": 1, "cap_unsplit": 0,
+                              "stopped_away": 0, "diverged": 0}
+    assert out[(5, 1.0)]["success"] == 2
+    assert sum(v["runs"] for v in out.values()) == 12
+
+
+def test_fit_fig2_saves_the_outcomes_by_name_and_the_radius_per_r():
+    finished = fig2_finished()
+    rows = [{"cell": c.key, "r": c.r, "lam": lam, "success_rate": float(a["success"][a["lam"] == lam].mean())}
+            for c, a in finished for lam in c.lams]
+    data = fit_fig2(finished, rows)["fits.json"]
+    assert list(data["outcomes"]) == [f"r={r} lam={lam}" for r in (5, 40, 60) for lam in (1, 2)]
+    assert data["outcomes"]["r=40 lam=2"] == fig2_outcomes(finished)[(40, 2.0)]
+    assert data["r"] == [5, 40, 60]
+    # r = 40: success 1 at lam = 1, 0 at lam = 2: the rate crosses 1/2 half way
+    assert data["radius"][1] == 1.5 and np.isnan(data["radius"][0]) and np.isnan(data["radius"][2])
+
+
+def test_saved_rows_are_what_summary_csv_holds(tmp_path):
+    rows = [{"cell": "r5", "r": 5, "lam": 1.0, "rate": 0.1 + 0.2, "note": "a, b"},
+            {"cell": "r40", "r": 40, "lam": 2.5, "rate": float("nan"), "note": ""}]
+    write_summary(tmp_path / "summary.csv", rows)
+    assert saved_rows(rows) == read_summary(tmp_path / "summary.csv")
+    assert saved_rows(rows)[0]["rate"] == repr(0.1 + 0.2)
+
+
+def test_every_zhang_scale_survives_its_manifest_form_and_has_unique_keys():
+    for name, dg in registry.load_all().items():
+        if not name.startswith("zhang-"):
+            continue
+        for scale, cfg in dg.scales.items():
+            back = from_dict(type(cfg), as_dict(cfg))
+            assert back == cfg, (name, scale)
+            keys = [cell_key(c) for c in dg.cells(cfg)]
+            assert len(set(keys)) == len(keys) and keys, (name, scale)
+            assert all(cell_record(c)["key"] == cell_key(c) for c in dg.cells(cfg))
+
+
+def test_nested_settings_come_back_typed():
+    nstar = registry.get("zhang-fig4-nstar").scales["mid"]
+    back = from_dict(type(nstar), as_dict(nstar))
+    assert all(isinstance(b, Budget) for b in back.budgets)
+    assert as_dict(nstar)["budgets"] == [{"eta": 0.5, "beta": 0.2, "max_iter": 10_000},
+                                         {"eta": 2.0, "beta": 0.5, "max_iter": 6000}]
+    tinit = registry.get("zhang-tinit-n").scales["quick"]
+    assert all(isinstance(c, Support) for c in from_dict(type(tinit), as_dict(tinit)).configs)
