@@ -1,7 +1,7 @@
 """Paper 000, Fig. 2(a) and Fig. 18: success rate per sign quadrant of (a(0), w_1(0)), per method.
 
-Reads ``summary.csv`` of a results folder of lrr-fig2a, lrr-fig18, lrr-fig2a-flow or lrr-fig2a-gd and
-writes ``quadrants.png``: one panel per input dimension d, bars = measured success with 95 % Wilson
+Reads ``summary.csv`` and ``deviations.json`` of a results folder of lrr-fig2a, lrr-fig18, lrr-fig18-one-input,
+lrr-fig2a-flow or lrr-fig2a-gd and writes ``quadrants.png``: one panel per input dimension d, bars = measured success with 95 % Wilson
 intervals, white diamonds = the theory's prediction (Theorem 2.1 / 2.3, applied to each run's signs), drawn
 above the axis so that a prediction of 0 stays visible.  Where IMP (or WR) succeeds in (+,-) beyond its
 interval around the prediction, a caption line says why (the unbalanced rewound start, paper_repro item 1).
@@ -31,16 +31,17 @@ def quadrant_label(quadrant: str) -> str:
     return f"a(0){rel[quadrant[0]]}0\nw1(0){rel[quadrant[1]]}0"
 
 
-def deviation_note(rows: list[dict]) -> str | None:
+def deviation_note(deviations: dict) -> str | None:
     """A caption line when IMP or WR succeed in (+,-) although the theory predicts failure: their rewound
-    start is not balanced (a(0)^2 = ||w(0)||^2 > w_1(0)^2), so Theorem 2.1's failure does not apply."""
-    over = sorted({r["method"] for r in rows if r["quadrant"] == "+-" and r["method"] in ("imp", "wr")
-                   and float(r["ci_low"]) > float(r["predicted"])})
+    start is not balanced (a(0)^2 = ||w(0)||^2 > w_1(0)^2), so Theorem 2.1's failure does not apply.
+    ``deviations``: the diagram's saved ``deviations.json``."""
+    over = sorted({e["method"] for e in deviations["above_prediction"]
+                   if e["quadrant"] == "+-" and e["method"] in ("imp", "wr")})
     if not over:
         return None
-    bal = [r for r in rows if r["quadrant"] == "+-" and r["method"] == "imp-balanced"]
-    tail = (f"; IMP-balanced (a rescaled to balance) succeeds in {sum(int(r['successes']) for r in bal)} of "
-            f"{sum(int(r['trials']) for r in bal)}, as predicted") if bal else ""
+    bal = [e for e in deviations["pooled"] if e["quadrant"] == "+-" and e["method"] == "imp-balanced"]
+    tail = (f"; IMP-balanced (a rescaled to balance) succeeds in {bal[0]['successes']} of {bal[0]['trials']}, "
+            f"as predicted") if bal else ""
     return (f"{' and '.join(m.upper() for m in over)} above the prediction in a(0)>0, w1(0)<0: the rewound start is "
             f"unbalanced (a(0)^2 > w1(0)^2), so w1 can cross 0 when the noise term C2^- > 0 (paper_repro, item 1)"
             + tail)
@@ -76,7 +77,7 @@ def plot(results: Path) -> list[Path]:
     title = (f"{manifest['diagram']} ({manifest['scale']}, {trials} runs per quadrant, trainer "
              f"{rows[0]['trainer']}; bars: 95% Wilson intervals)")
     fig.suptitle(textwrap.fill(title, width=int(45 * len(ds))), fontsize=9)
-    note = deviation_note(rows)
+    note = deviation_note(json.loads((results / "deviations.json").read_text()))
     if note:  # below the tick labels; bbox_inches="tight" keeps it in the saved image
         axes[0][0].annotate(textwrap.fill(note, width=int(70 * len(ds) + 10)), xy=(0, -0.26), xycoords="axes fraction",
                             va="top", ha="left", fontsize=7)

@@ -1,8 +1,9 @@
 """Paper 000, Sec. 2.2-2.3: LRR vs IMP success probability over (d x sigma) or (d x n), as heatmaps.
 
-Reads ``summary.csv`` of a ``sim.phase_diagram`` results folder (lrr-phase-d-sigma or lrr-phase-d-n) and
-writes ``phase_diagram.png`` beside it: success of LRR, of IMP, and LRR - IMP, each cell annotated with the
-measured rate and, in brackets, the theory's prediction (Theorem 2.1/2.3: 1/4 and 1/2 for d >= 2).
+Reads ``summary.csv`` and ``deviations.json`` of a ``sim.phase_diagram`` results folder (lrr-phase-d-sigma or
+lrr-phase-d-n) and writes ``phase_diagram.png`` beside it: success of LRR, of IMP, and LRR - IMP, each cell
+annotated with the measured rate and, in brackets, the theory's prediction (Theorem 2.1/2.3: 1/4 and 1/2 for
+d >= 2); a star marks a cell whose 95 % interval lies above the prediction.
 """
 
 from __future__ import annotations
@@ -27,18 +28,14 @@ CAPTION = {
 }
 
 
-def above(rows, method: str) -> list:
-    """Cells of ``method`` whose 95% interval lies wholly above the prediction: (d, other axis value)."""
-    return [r for r in rows if r["method"] == method and float(r["ci_low"]) > float(r["predicted"])]
-
-
-def caption(rows) -> list[str]:
-    """Caption lines explaining a measured rate above the prediction, one per method that shows one."""
+def caption(deviations: dict) -> list[str]:
+    """Caption lines explaining a measured rate above the prediction, one per method that shows one
+    (``deviations``: the diagram's saved ``deviations.json``)."""
     out = []
     for m in ("lrr", "imp"):
-        hit = above(rows, m)
-        if hit:
-            out.append(f"* {len(hit)} {m.upper()} cell{'s' if len(hit) > 1 else ''}: " + CAPTION[m])
+        count = deviations["above_prediction_count"].get(m, 0)
+        if count:
+            out.append(f"* {count} {m.upper()} cell{'s' if count > 1 else ''}: " + CAPTION[m])
     return out
 
 
@@ -49,18 +46,22 @@ def plot(results: Path) -> list[Path]:
     axis = manifest["params"]["axis"]
     ds = sorted({int(r["d"]) for r in rows})
     others = sorted({float(r[axis]) for r in rows})
-    grid = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp")}
-    pred = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp")}
+    grid = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp", "lrr-imp")}
+    pred = {m: np.full((len(ds), len(others)), np.nan) for m in ("lrr", "imp", "lrr-imp")}
     for r in rows:
         i, j = ds.index(int(r["d"])), others.index(float(r[axis]))
         grid[r["method"]][i, j] = float(r["rate"])
         pred[r["method"]][i, j] = float(r["predicted"])
-    notes = caption(rows)
-    starred = {(r["method"], int(r["d"]), float(r[axis])) for m in ("lrr", "imp") for r in above(rows, m)}
+    deviations = json.loads((results / "deviations.json").read_text())
+    for e in deviations["lrr_minus_imp"]:
+        i, j = ds.index(int(e["d"])), others.index(float(e[axis]))
+        grid["lrr-imp"][i, j], pred["lrr-imp"][i, j] = e["rate"], e["predicted"]
+    notes = caption(deviations)
+    starred = {(e["method"], int(e["d"]), float(e[axis])) for e in deviations["above_prediction"]}
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9 + 0.25 * len(notes)), constrained_layout=True)
     panels = [("LRR success", grid["lrr"], pred["lrr"], "viridis", (0, 1)),
               ("IMP success", grid["imp"], pred["imp"], "viridis", (0, 1)),
-              ("LRR - IMP", grid["lrr"] - grid["imp"], pred["lrr"] - pred["imp"], "RdBu", (-1, 1))]
+              ("LRR - IMP", grid["lrr-imp"], pred["lrr-imp"], "RdBu", (-1, 1))]
     for k, (ax, (title, val, pr, cmap, lim)) in enumerate(zip(axes, panels)):
         method = ("lrr", "imp", None)[k]
         im = ax.imshow(val, origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1], aspect="auto")

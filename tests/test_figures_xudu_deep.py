@@ -84,9 +84,3 @@ def _row(method, rate, lo, pred, d=2):
     return {"method": method, "rate": rate, "ci_low": lo, "predicted": pred, "d": d, "sigma": 0.1}
 
 
-def test_caption_only_when_measured_exceeds_prediction():
-    assert phase.caption([_row("lrr", 0.5, 0.3, 0.5), _row("imp", 0.3, 0.2, 0.25)]) == []
-    lines = phase.caption([_row("lrr", 0.8, 0.6, 0.5), _row("imp", 0.3, 0.2, 0.25)])
-    assert len(lines) == 1 and "L-BFGS" in lines[0] and "a = 0" in lines[0]
-    lines = phase.caption([_row("lrr", 0.8, 0.6, 0.5), _row("imp", 0.5, 0.35, 0.25), _row("imp", 0.5, 0.35, 0.2)])
-    assert len(lines) == 2 and "2 IMP cells" in lines[1] and "C2^-" in lines[1]

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from sim.lrr.cycles import CycleConfig, run_cycles
-from sim.lrr.imbalance import (flip_prediction, gd_sign_cell, gd_tracked, imbalance, phi_coefficient,
-                           run_cycles_tracked, step_increment, summarize_gd_sign)
+from sim.lrr.imbalance import flip_prediction, gd_tracked, imbalance, phi_coefficient, run_cycles_tracked, step_increment
+from sim.lrr.sign_changes import GdSignCell, gd_sign_cell, summarize_gd_sign
 from sim.lrr.neuron import NeuronProblem, full_mask, loss_only, sample
 from sim.lrr.trainers import GD, train
 
@@ -112,7 +112,12 @@ def test_run_cycles_tracked_matches_run_cycles():
         for key in ("theta_start", "theta_end", "masks", "flips_a", "flips_w1", "success"):
             np.testing.assert_array_equal(getattr(mine, key), getattr(rec, key), err_msg=f"{method} {key}")
         np.testing.assert_allclose(mine.loss, rec.loss, rtol=1e-12)
-        assert tk["delta_start"].shape == (5, 4)
+        # delta at the start and end of every level is a^2 - ||w||^2 of that level's (masked) parameters
+        for lvl in range(4):
+            np.testing.assert_allclose(tk["delta_start"][:, lvl], imbalance(torch.from_numpy(rec.theta_start[:, lvl])).numpy(),
+                                       rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(tk["delta_end"][:, lvl], imbalance(torch.from_numpy(rec.theta_end[:, lvl])).numpy(),
+                                       rtol=1e-12, atol=1e-15)
         # the bookkeeping: within a level, delta_end - delta_start is that level's summed drift; the drift is
         # carried over levels where the method continues (LRR, and WR from its rewinding point)
         per_level = tk["drift"] - np.concatenate([np.zeros((5, 1)), tk["drift"][:, :-1]], axis=1) \
@@ -148,11 +153,11 @@ def test_flip_prediction_and_phi():
 
 
 def test_sign_cell_and_summary_are_consistent():
-    cell = {"key": "t", "d": 5, "n": 200, "sigma": 0.1, "quadrant": "-+", "trials": 6, "lr": 2.0, "steps": 120,
-            "methods": ["lrr", "imp", "imp-balanced"], "levels": 3, "sparsity": 0.9, "rewind_step": 10}
+    cell = GdSignCell(d=5, n=200, sigma=0.1, quadrant="-+", trials=6, lr=2.0, steps=120,
+                      methods=("lrr", "imp", "imp-balanced"))
     arr = gd_sign_cell(cell, seed=1, device="cpu")
     rows = summarize_gd_sign([(cell, arr)])
-    assert [r["method"] for r in rows] == cell["methods"]
+    assert [r["method"] for r in rows] == list(cell.methods)
     for r in rows:
         flips = arr[f"{r['method']}/flips_a"].sum(1) > 0
         assert r["a_flipped"] == int(flips.sum()) and r["successes"] == int(arr[f"{r['method']}/success"].sum())

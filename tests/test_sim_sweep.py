@@ -1,28 +1,40 @@
 """The sweep runner and the CLI: determinism, resume, refusal to overwrite, bad input, joblib and Dask."""
 
+import dataclasses
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from sim import phase_diagram
 from sim.core import registry
-from sim.lrr.diagrams import run_neuron_cell, summarize_neuron
+from sim.core.config import param
+from sim.lrr.diagrams import NeuronCell, run_neuron_cell, summarize_neuron
+from sim.lrr.trainer_config import GD
 from sim.core.registry import Diagram
 from sim.core.sweep import ResultsError, SweepSpec, read_cell, read_summary, run
 
 TINY = "test-tiny-neuron"
 
 
-def _cells(p):
-    return [{"key": f"d{d}", "d": d, "n": 40, "sigma": 0.1, "quadrant": None, "trials": p["trials"],
-             "trainer": {"name": "gd", "lr": 0.5, "steps": 30}, "methods": ["lrr", "imp"], "levels": 2,
-             "sparsity": 0.5, "rewind_step": 2} for d in (1, 2, 3)]
+@dataclass(frozen=True)
+class TinyScale:
+    trials: int = param(3, "trials per cell")
 
 
-if TINY not in registry._REGISTRY:
-    registry.register(Diagram(name=TINY, title="tiny", paper="test", scales={"quick": {"trials": 3}, "paper": {"trials": 4}},
-                              cells=_cells, run_cell=run_neuron_cell, summarize=summarize_neuron, plot=None))
+def _cells(p: TinyScale) -> list[NeuronCell]:
+    return [NeuronCell(key=f"d{d}", d=d, n=40, sigma=0.1, quadrant=None, trials=p.trials, trainer=GD(lr=0.5, steps=30),
+                       methods=("lrr", "imp"), levels=2, sparsity=0.5, rewind_step=2) for d in (1, 2, 3)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _tiny_registered():
+    """The tiny diagram exists for this module's tests only; the toolkit's registry is left as it was."""
+    with registry.registered(Diagram(name=TINY, title="tiny", paper="test",
+                                     scales={"quick": TinyScale(), "paper": TinyScale(4)}, cells=_cells,
+                                     run_cell=run_neuron_cell, summarize=summarize_neuron)):
+        yield
 
 
 def _run(tmp, **kw):
@@ -193,19 +205,19 @@ def test_cli_list_unknown_name_and_bad_options(tmp_path, capsys):
 
 
 def test_bad_cell_parameters_name_the_parameter():
-    cell = _cells({"trials": 2})[0] | {"sigma": -1.0}
+    cell = _cells(TinyScale(2))[0]
     with pytest.raises(ValueError, match="sigma"):
-        run_neuron_cell(cell, 0, "cpu")
+        dataclasses.replace(cell, sigma=-1.0)
     with pytest.raises(ValueError, match="sparsity"):
-        run_neuron_cell(_cells({"trials": 2})[0] | {"sparsity": 1.0}, 0, "cpu")
+        dataclasses.replace(cell, sparsity=1.0)
     with pytest.raises(ValueError, match="d must be"):
-        run_neuron_cell(_cells({"trials": 2})[0] | {"d": 0}, 0, "cpu")
+        dataclasses.replace(cell, d=0)
 
 
 def test_a_diverged_run_is_a_counted_failure_and_stays_out_of_the_median_error():
     from sim.lrr.outcome import success
 
-    cell = _cells({"trials": 4})[1]
+    cell = _cells(TinyScale(4))[1]
     arr = run_neuron_cell(cell, 0, "cpu")
     before = {r["method"]: r for r in summarize_neuron([(cell, arr)])}
     assert all(r["diverged"] == 0 for r in before.values())

@@ -17,6 +17,7 @@ one over the methods too (one copy of each trial's data serves all its methods).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -100,10 +101,65 @@ def rewind_start(method: str, trained: torch.Tensor, theta0: torch.Tensor, rewin
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
 
 
+def level_rows(dense_value, per_level: list, p: int, P: int) -> np.ndarray:
+    """(T, L + 1, ...) of method p: level 0 is the shared dense value, then method p's rows t P + p of each
+    later level (tensors or numpy arrays)."""
+    def arr(v):
+        return _np(v) if isinstance(v, torch.Tensor) else np.asarray(v)
+    return np.stack([arr(dense_value)] + [arr(v)[p::P] for v in per_level], axis=1)
+
+
+def prune_levels(batch: NeuronBatch, cfg: CycleConfig, dense_theta: torch.Tensor, rewind_point: torch.Tensor,
+                 train_level: Callable) -> list[tuple[torch.Tensor, torch.Tensor, object]]:
+    """Levels 1..L of every method, after the dense level 0 (trained values ``dense_theta``, WR's rewinding
+    point ``rewind_point``): prune by magnitude from the method's previous trained values, rewind
+    (:func:`rewind_start`), train.  Run t P + p is method p on trial t.
+
+    ``train_level(start, y_runs, mask, previous)`` trains one level of all runs and returns a result with
+    ``theta`` (the trained values); ``previous`` is the previous level's result (None at level 1), so a
+    trainer can carry its own per-run bookkeeping from level to level.  Returns [(mask, start, result)]."""
+    T, d = batch.trials, batch.d
+    theta0 = batch.theta0
+    counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
+    P = len(cfg.methods)
+    y_runs = batch.y.repeat_interleave(P, dim=0)
+    trained = dense_theta.repeat_interleave(P, dim=0)
+    mask = full_mask(T, d, device=theta0.device).repeat_interleave(P, dim=0)
+    levels, previous = [], None
+    for keep in counts:
+        mask = magnitude_prune(trained, mask, keep)
+        start = torch.stack([rewind_start(m, trained[p::P], theta0, rewind_point, mask[p::P])
+                             for p, m in enumerate(cfg.methods)], dim=1).reshape(T * P, d + 1)
+        out = train_level(start, y_runs, mask, previous)
+        levels.append((mask, start, out))
+        trained, previous = out.theta, out
+    return levels
+
+
+def cycle_record(p: int, P: int, theta0: torch.Tensor, mask0: torch.Tensor, dense, levels: list,
+                 loss: np.ndarray | None = None, steps: np.ndarray | None = None) -> CycleRecord:
+    """Method p's :class:`CycleRecord` from the dense result and :func:`prune_levels`' levels (results with
+    theta, sign_changes_a, sign_changes_w1 and, unless given as ``loss`` / ``steps``, loss and steps)."""
+    res = [r for _, _, r in levels]
+    theta_end = level_rows(dense.theta, [r.theta for r in res], p, P)
+    mask_arr = level_rows(mask0, [m for m, _, _ in levels], p, P)
+    switches = getattr(dense, "switches", None)
+    rec = CycleRecord(
+        masks=mask_arr[:, :, 1:].astype(np.int8), theta_start=level_rows(theta0, [s for _, s, _ in levels], p, P),
+        theta_end=theta_end, loss=level_rows(dense.loss, [r.loss for r in res], p, P) if loss is None else loss,
+        rel_error=population_relative_error(theta_end, mask_arr),
+        flips_a=level_rows(dense.sign_changes_a, [r.sign_changes_a for r in res], p, P),
+        flips_w1=level_rows(dense.sign_changes_w1, [r.sign_changes_w1 for r in res], p, P),
+        steps=level_rows(dense.steps, [r.steps for r in res], p, P) if steps is None else steps,
+        switches=level_rows(switches, [r.switches for r in res], p, P) if switches is not None else None)
+    rec.success = success(rec.theta_end[:, -1], rec.masks[:, -1])
+    return rec
+
+
 def run_cycles(batch: NeuronBatch, trainer: Trainer, cfg: CycleConfig) -> dict[str, CycleRecord]:
     """Every method's cycles on every trial of ``batch``.  Level 0 (dense) is trained once; each later
-    level trains all methods together: run t P + p is method p on trial t and reads trial t's one copy
-    of the data (:func:`sim.lrr.neuron.batched_xw`), so a pass over X serves the P methods."""
+    level trains all methods together (:func:`prune_levels`): run t P + p is method p on trial t and reads
+    trial t's one copy of the data (:func:`sim.lrr.neuron.batched_xw`), so a pass over X serves the P methods."""
     T, d = batch.trials, batch.d
     X, y, theta0 = batch.X, batch.y, batch.theta0
     for name, v in (("X", X), ("y", y), ("theta0", theta0)):
@@ -115,36 +171,10 @@ def run_cycles(batch: NeuronBatch, trainer: Trainer, cfg: CycleConfig) -> dict[s
         if bool(off.any()):
             raise ValueError(f"theta0 is unbalanced in {int(off.sum())} trial(s) (a(0)^2 != ||w(0)||^2, the "
                              f"start the theory assumes); pass CycleConfig(unbalanced_start=True) to run it anyway")
-    counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
+    level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)  # a bad schedule fails before any training
     mask0 = full_mask(T, d, device=theta0.device)
     dense = train(trainer, theta0, X, y, mask0, snapshot_at=cfg.rewind_step)
+    levels = prune_levels(batch, cfg, dense.theta, dense.snapshot,
+                          lambda start, y_runs, mask, previous: train(trainer, start, X, y_runs, mask))
     P = len(cfg.methods)
-    y_runs = y.repeat_interleave(P, dim=0)
-    trained, mask = dense.theta.repeat_interleave(P, dim=0), mask0.repeat_interleave(P, dim=0)
-    levels = []  # (mask, start, result) of levels 1..L, rows t P + p
-    for keep in counts:
-        mask = magnitude_prune(trained, mask, keep)
-        start = torch.stack([rewind_start(m, trained[p::P], theta0, dense.snapshot, mask[p::P])
-                             for p, m in enumerate(cfg.methods)], dim=1).reshape(T * P, d + 1)
-        out = train(trainer, start, X, y_runs, mask)
-        levels.append((mask, start, out))
-        trained = out.theta
-    res = [r for _, _, r in levels]
-    records = {}
-    for p, method in enumerate(cfg.methods):
-        def rows(dense_value, per_level):  # (T, L + 1, ...): level 0 is the shared dense run, then method p's rows
-            return np.stack([_np(dense_value)] + [_np(v[p::P]) for v in per_level], axis=1)
-
-        theta_end = rows(dense.theta, [r.theta for r in res])
-        mask_arr = rows(mask0, [m for m, _, _ in levels])
-        rec = CycleRecord(
-            masks=mask_arr[:, :, 1:].astype(np.int8), theta_start=rows(theta0, [s for _, s, _ in levels]),
-            theta_end=theta_end, loss=rows(dense.loss, [r.loss for r in res]),
-            rel_error=population_relative_error(theta_end, mask_arr),
-            flips_a=rows(dense.sign_changes_a, [r.sign_changes_a for r in res]),
-            flips_w1=rows(dense.sign_changes_w1, [r.sign_changes_w1 for r in res]),
-            steps=rows(dense.steps, [r.steps for r in res]),
-            switches=rows(dense.switches, [r.switches for r in res]) if dense.switches is not None else None)
-        rec.success = success(rec.theta_end[:, -1], rec.masks[:, -1])
-        records[method] = rec
-    return records
+    return {method: cycle_record(p, P, theta0, mask0, dense, levels) for p, method in enumerate(cfg.methods)}

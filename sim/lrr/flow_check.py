@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.lrr.cycles import run_cycles
-from sim.lrr.diagrams import cell_cycles, cell_problem
+from sim.lrr.diagrams import NeuronCell, cell_cycles, cell_from_record, cell_problem
 from sim.lrr.neuron import sample
 from sim.core.sweep import load_results
 from sim.lrr.trainers import GD
@@ -51,25 +51,25 @@ def last_kept_noise_terms(X: np.ndarray, y: np.ndarray, last_masks: np.ndarray) 
     return out
 
 
-def gd_counterpart(cell: dict, lr: float) -> tuple[GD, int]:
+def gd_counterpart(cell: NeuronCell, lr: float) -> tuple[GD, int]:
     """The GD trainer and weight-rewinding step that follow a flow cell's time axis with step ``lr``."""
-    t_end = float(cell["trainer"]["t_end"])
-    return GD(lr=lr, steps=max(1, int(round(t_end / lr)))), int(round(cell.get("rewind_step", 1) / lr))
+    t_end = float(cell.trainer.t_end)
+    return GD(lr=lr, steps=max(1, int(round(t_end / lr)))), int(round(cell.rewind_step / lr))
 
 
-def compare_cell(cell: dict, arrays: dict[str, np.ndarray], lr: float = 0.05) -> dict:
+def compare_cell(cell: NeuronCell, arrays: dict[str, np.ndarray], lr: float = 0.05) -> dict:
     """Flow outcome (saved), GD outcome (recomputed) and C2^- per method and trial of one saved flow cell."""
     batch = sample(cell_problem(cell), int(arrays["seed"]))
     if not np.array_equal(batch.theta0[:, 0].numpy(), arrays["a0"]):
-        raise ValueError(f"cell {cell['key']}: regenerated a(0) differs from the saved one (different sampler?)")
+        raise ValueError(f"cell {cell.key}: regenerated a(0) differs from the saved one (different sampler?)")
     gd, rewind = gd_counterpart(cell, lr)
     cfg = cell_cycles(cell, rewind_step=rewind)
     t0 = time.perf_counter()
     recs = run_cycles(batch, gd, cfg)
     X, y = batch.X.numpy(), batch.y.numpy()
-    out = {"cell": cell["key"], "quadrant": cell.get("quadrant"), "lr": lr, "gd_steps_per_level": gd.steps,
+    out = {"cell": cell.key, "quadrant": cell.quadrant, "lr": lr, "gd_steps_per_level": gd.steps,
            "gd_seconds": round(time.perf_counter() - t0, 2), "methods": {}}
-    for m in cell["methods"]:
+    for m in cell.methods:
         flow_ok = arrays[f"{m}/success"].astype(bool)
         gd_ok = recs[m].success.astype(bool)
         c2 = last_kept_noise_terms(X, y, arrays[f"{m}/masks"][:, -1])
@@ -91,8 +91,8 @@ def compare_results(results: Path, lr: float = 0.05, progress: bool = True) -> d
     if manifest["params"].get("t_end") is None:
         raise ValueError(f"{results} is not a gradient-flow results folder (no t_end in its parameters)")
     rows = []
-    for cell, arr in cells:
-        rows.append(compare_cell(cell, arr, lr))
+    for record, arr in cells:
+        rows.append(compare_cell(cell_from_record(record), arr, lr))
         if progress:
             r = rows[-1]
             print(f"{r['cell']}: " + ", ".join(f"{m} {v['agree']}/{v['trials']}" for m, v in r["methods"].items())

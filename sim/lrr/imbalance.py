@@ -17,8 +17,9 @@ a trajectory, the drift is eta times the integral of (g_a^2 - ||g_w||^2) dt (t =
 training time eta * steps, i.e. an eta^2-per-step discretization effect that vanishes with the flow.
 
 This module runs the same GD as :func:`sim.lrr.trainers.train` (same arithmetic, iterate for iterate) while
-recording, per run, the imbalance bookkeeping, and the pruning cycles of :mod:`sim.lrr.cycles` on top of it.
-All functions are pure (no files, no global state); :mod:`sim.lrr.diagrams` registers the experiment.
+recording, per run, the imbalance bookkeeping, and the pruning cycles of :mod:`sim.lrr.cycles` on top of it,
+and how a run's sign change of a is predicted from the balanced reference.  All functions are pure (no files,
+no global state); the experiment built on them is :mod:`sim.lrr.sign_changes`.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sim.lrr.cycles import CycleConfig, CycleRecord, rewind_start
-from sim.lrr.neuron import NeuronBatch, full_mask, grad_only, loss_only, population_relative_error
-from sim.lrr.outcome import success
-from sim.lrr.prune import level_counts, magnitude_prune
+from sim.lrr.cycles import CycleConfig, CycleRecord, cycle_record, level_rows, prune_levels
+from sim.lrr.neuron import NeuronBatch, full_mask, grad_only, loss_only
+from sim.lrr.prune import level_counts
 from sim.lrr.trainers import GD
 
 
@@ -164,8 +164,9 @@ TRACKED_FIELDS = ("delta_start", "delta_end", "drift", "delta_min", "identity_re
 
 def run_cycles_tracked(batch: NeuronBatch, tr: GD, cfg: CycleConfig,
                        reference: bool = False) -> dict[str, tuple[CycleRecord, dict]]:
-    """sim.lrr.cycles.run_cycles with a GD trainer, on the same batching (dense level shared, then run t P + p is
-    method p on trial t), returning per method its CycleRecord (iterate for iterate the same numbers as
+    """:func:`sim.lrr.cycles.run_cycles` with a GD trainer that records the imbalance bookkeeping: the same
+    levels (:func:`sim.lrr.cycles.prune_levels`) and records (:func:`sim.lrr.cycles.cycle_record`), trained by
+    :func:`gd_tracked`.  Returns per method its CycleRecord (iterate for iterate the same numbers as
     run_cycles; a test checks it) and a dict of (T, L + 1) arrays of the TrackedGD fields per level.
     ``drift`` is accumulated over the method's history: carried from level to level where the method continues
     (LRR; WR from its rewinding point) and restarted at 0 where it rewinds to theta(0) (IMP, IMP-balanced).
@@ -175,7 +176,7 @@ def run_cycles_tracked(batch: NeuronBatch, tr: GD, cfg: CycleConfig,
     its trained values (LRR) or from the WR rewinding point, and restarts at 0 where it rewinds to theta(0)."""
     T, d = batch.trials, batch.d
     X, y, theta0 = batch.X, batch.y, batch.theta0
-    counts = level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)
+    level_counts(d, cfg.sparsity, cfg.levels, cfg.final_keep)  # a bad schedule fails before any training
     mask0 = full_mask(T, d, device=theta0.device)
     if cfg.rewind_step > tr.steps:
         raise ValueError("rewind_step must not exceed the GD steps of a level")
@@ -188,81 +189,32 @@ def run_cycles_tracked(batch: NeuronBatch, tr: GD, cfg: CycleConfig,
         snap, snap_drift = theta0 * mask0, torch.zeros(T, dtype=theta0.dtype, device=theta0.device)
     dense = gd_tracked(tr, theta0, X, y, mask0, conserve=reference)
     P = len(cfg.methods)
-    y_runs = y.repeat_interleave(P, dim=0)
-    trained, mask = dense.theta.repeat_interleave(P, dim=0), mask0.repeat_interleave(P, dim=0)
-    drift = dense.drift_t.repeat_interleave(P, dim=0)
     zero = torch.zeros(T, dtype=theta0.dtype, device=theta0.device)
-    levels = []
-    for keep in counts:
-        mask = magnitude_prune(trained, mask, keep)
-        start = torch.stack([rewind_start(m, trained[p::P], theta0, snap, mask[p::P])
-                             for p, m in enumerate(cfg.methods)], dim=1).reshape(T * P, d + 1)
+
+    def train_level(start, y_runs, mask, previous):
+        drift = (dense.drift_t.repeat_interleave(P, dim=0) if previous is None else previous.drift_t)
         drift0 = torch.stack([drift[p::P] if m == "lrr" else snap_drift if m == "wr" else zero
                               for p, m in enumerate(cfg.methods)], dim=1).reshape(T * P)
-        out = gd_tracked(tr, start, X, y_runs, mask, conserve=reference, drift0=drift0)
-        levels.append((mask, start, out))
-        trained, drift = out.theta, out.drift_t
+        return gd_tracked(tr, start, X, y_runs, mask, conserve=reference, drift0=drift0)
+
+    levels = prune_levels(batch, cfg, dense.theta, snap, train_level)
     out_records = {}
     for p, method in enumerate(cfg.methods):
-        def rows(dense_value, per_level):
-            def n(v):
-                return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-            return np.stack([n(dense_value)] + [n(v)[p::P] for v in per_level], axis=1)
-
-        res = [o for _, _, o in levels]
-        theta_end = rows(dense.theta, [r.theta for r in res])
-        mask_arr = rows(mask0, [m for m, _, _ in levels])
         masks_t = [mask0] + [m[p::P] for m, _, _ in levels]
-        thetas_t = [dense.theta] + [r.theta[p::P] for r in res]
+        thetas_t = [dense.theta] + [r.theta[p::P] for _, _, r in levels]
         loss = np.stack([loss_only(th, X, y, mk).cpu().numpy() for th, mk in zip(thetas_t, masks_t)], axis=1)
-        rec = CycleRecord(
-            masks=mask_arr[:, :, 1:].astype(np.int8), theta_start=rows(theta0, [s for _, s, _ in levels]),
-            theta_end=theta_end, loss=loss, rel_error=population_relative_error(theta_end, mask_arr),
-            flips_a=rows(dense.sign_changes_a, [r.sign_changes_a for r in res]),
-            flips_w1=rows(dense.sign_changes_w1, [r.sign_changes_w1 for r in res]),
-            steps=np.full((T, len(res) + 1), tr.steps, dtype=np.int64))
-        rec.success = success(rec.theta_end[:, -1], rec.masks[:, -1])
-        tracked = {f: rows(getattr(dense, f), [getattr(r, f) for r in res]) for f in TRACKED_FIELDS}
+        steps = np.full((T, len(levels) + 1), tr.steps, dtype=np.int64)
+        rec = cycle_record(p, P, theta0, mask0, dense, levels, loss=loss, steps=steps)
+        tracked = {f: level_rows(getattr(dense, f), [getattr(r, f) for _, _, r in levels], p, P)
+                   for f in TRACKED_FIELDS}
         out_records[method] = (rec, tracked)
     return out_records
 
-
-# ----------------------------------------------------------------------------------------------------------
-# The registered experiment (sim.lrr.diagrams: ``lrr-gd-sign-changes``): one cell = one sign quadrant x
-# step size x steps per level; GD cycles and their balanced reference on the same trials.
 
 KNIFE_EDGE = 1e-12
 """A run whose balanced reference comes within a^2 < KNIFE_EDGE of a = 0 (the saddle at the origin) while the
 predicted imbalance there is no more negative than -KNIFE_EDGE is *knife-edge*: its outcome is decided by an
 imbalance at round-off level (the saddle of lrr.thm21.saddle), not by the GD drift, and is not predicted."""
-
-
-def gd_sign_cell(cell: dict, seed: int, device: str) -> dict[str, np.ndarray]:
-    """Run one cell: sample the quadrant's trials, run GD cycles with the imbalance bookkeeping and the
-    balanced reference through the same cycles; per method and trial, the arrays the summary needs."""
-    from sim.lrr.neuron import NeuronProblem, sample
-
-    problem = NeuronProblem(d=cell["d"], n=cell["n"], sigma=cell["sigma"], trials=cell["trials"],
-                            quadrant=cell["quadrant"])
-    tr = GD(lr=cell["lr"], steps=cell["steps"])
-    cfg = CycleConfig(levels=cell.get("levels", 3), sparsity=cell.get("sparsity", 0.9),
-                      rewind_step=cell.get("rewind_step", 10), methods=tuple(cell["methods"]))
-    batch = sample(problem, seed, device)
-    gd = run_cycles_tracked(batch, tr, cfg)
-    ref = run_cycles_tracked(batch, tr, cfg, reference=True)
-    theta0 = batch.theta0.cpu().numpy()
-    out = {"a0": theta0[:, 0], "w10": theta0[:, 1], "seed": np.array(seed)}
-    for method in cfg.methods:
-        rec, tk = gd[method]
-        rrec, rtk = ref[method]
-        out |= {f"{method}/success": rec.success, f"{method}/flips_a": rec.flips_a, f"{method}/flips_w1": rec.flips_w1,
-                f"{method}/theta_end": rec.theta_end, f"{method}/mask_last": rec.masks[:, -1],
-                f"{method}/rel_error": rec.rel_error[:, -1]}
-        out |= {f"{method}/{k}": v for k, v in tk.items()}
-        out |= {f"{method}/ref_margin_min": rtk["margin_min"], f"{method}/ref_min_abs_a": rtk["min_abs_a"],
-                f"{method}/ref_drift": rtk["drift"], f"{method}/ref_success": rrec.success,
-                f"{method}/ref_flips_a": rrec.flips_a}
-    return out
 
 
 def flip_prediction(margin_min: np.ndarray, ref_min_abs_a: np.ndarray,
@@ -300,114 +252,3 @@ def dense_drift_prediction_error(arr: dict, method: str) -> np.ndarray:
     ok = arr[f"{method}/flips_a"][:, 0] == 0
     d_gd, e_ref = arr[f"{method}/delta_end"][ok, 0], arr[f"{method}/ref_drift"][ok, 0]
     return np.abs(e_ref - d_gd) / np.maximum(np.abs(d_gd), 1e-300)
-
-
-def summarize_gd_sign(finished: list[tuple[dict, dict]]) -> list[dict]:
-    """One row per cell and method: runs with a sign change of a and successes (95 % Wilson), how the sign
-    changes happened, the drift, the identity check, and predicted against observed sign changes."""
-    from sim.core.intervals import wilson
-
-    rows = []
-    for cell, arr in finished:
-        for method in cell["methods"]:
-            flips = arr[f"{method}/flips_a"].sum(axis=1) > 0
-            succ = arr[f"{method}/success"].astype(bool)
-            n = flips.size
-            fl_lo, fl_hi = wilson(int(flips.sum()), n)
-            s_lo, s_hi = wilson(int(succ.sum()), n)
-            pred, edge = flip_prediction(arr[f"{method}/ref_margin_min"], arr[f"{method}/ref_min_abs_a"])
-            decided = ~edge
-            drift = arr[f"{method}/drift"]
-            rows.append({
-                "cell": cell["key"], "quadrant": cell["quadrant"], "lr": cell["lr"], "steps": cell["steps"],
-                "time": cell["lr"] * cell["steps"], "method": method, "trials": n,
-                "a_flipped": int(flips.sum()), "flip_ci_low": round(float(fl_lo), 4),
-                "flip_ci_high": round(float(fl_hi), 4),
-                "successes": int(succ.sum()), "succ_ci_low": round(float(s_lo), 4),
-                "succ_ci_high": round(float(s_hi), 4),
-                "success_and_flipped": int((succ & flips).sum()),
-                "jump_flips": int(arr[f"{method}/jump_flips"].sum()),
-                "flip_delta_max": float(np.nanmax(arr[f"{method}/delta_at_flip"])) if flips.any() else float("nan"),
-                "dense_drift_median": float(np.median(drift[:, 0])),
-                "delta_min_median": float(np.median(arr[f"{method}/delta_min"].min(axis=1))),
-                "identity_residual_max_eps": round(float(arr[f"{method}/identity_residual"].max()), 3),
-                "flow_defect_max": float(arr[f"{method}/defect"].max()),
-                "predicted": int(pred.sum()), "knife_edge": int(edge.sum()),
-                "knife_edge_flipped": int((edge & flips).sum()),
-                "agree": int((pred[decided] == flips[decided]).sum()), "decided": int(decided.sum()),
-                "false_pos": int((pred & ~flips & decided).sum()), "false_neg": int((~pred & flips & decided).sum()),
-                "phi": round(phi_coefficient(pred[decided], flips[decided]), 4) if decided.any() else float("nan"),
-                "auc_margin": round(auc(-arr[f"{method}/ref_margin_min"].min(axis=1)[decided], flips[decided]), 4)
-                if decided.any() else float("nan"),
-                "drift_pred_relerr_median": float(np.median(dense_drift_prediction_error(arr, method)))
-                if (arr[f"{method}/flips_a"][:, 0] == 0).any() else float("nan"),
-                "dense_flipped": int((arr[f"{method}/flips_a"][:, 0] > 0).sum()),
-                "ref_flipped": int((arr[f"{method}/ref_flips_a"].sum(axis=1) > 0).sum()),
-                "ref_successes": int(arr[f"{method}/ref_success"].sum()),
-            })
-    return rows
-
-
-def gd_sign_cells(p: dict) -> list[dict]:
-    """Cells of the lrr-gd-sign-changes diagram: every quadrant x lrs x steps, plus the (quadrant, lr, steps)
-    triples in ``extra``; ordered by steps (cheap cells first)."""
-    triples = [(q, lr, s) for q in p["quadrants"] for s in p["steps"] for lr in p["lrs"]]
-    triples += [(q, lr, s) for q, lr, s in p.get("extra", []) if (q, lr, s) not in triples]
-    return [{"key": f"q{q.replace('+', 'p').replace('-', 'm')}_lr{lr:g}_steps{s}", "d": p["d"], "n": p["n"],
-             "sigma": p["sigma"], "quadrant": q, "trials": p["trials"], "lr": lr, "steps": s,
-             "methods": list(p["methods"]), "levels": 3, "sparsity": 0.9, "rewind_step": 10}
-            for q, lr, s in sorted(triples, key=lambda t: (t[2], t[0] != "-+", t[1]))]
-
-
-def pooled_report(finished: list[tuple[dict, dict]]) -> dict:
-    """Pooled over a diagram's cells, per quadrant and method: runs, sign changes and successes (95 % Wilson),
-    predicted vs observed sign changes over all decided runs (confusion, phi, AUC of the margin), and the step
-    size law of the dense-level drift (slope of log |median drift| against log lr over cells of equal steps)."""
-    from sim.core.intervals import wilson
-
-    out = {"by_quadrant_method": [], "drift_vs_lr": []}
-    keys = sorted({(c["quadrant"], m) for c, _ in finished for m in c["methods"]})
-    for q, m in keys:
-        flips, pred, edge, succ, margin = [], [], [], [], []
-        for c, arr in finished:
-            if c["quadrant"] != q or m not in c["methods"]:
-                continue
-            f = arr[f"{m}/flips_a"].sum(axis=1) > 0
-            p, e = flip_prediction(arr[f"{m}/ref_margin_min"], arr[f"{m}/ref_min_abs_a"])
-            flips.append(f), pred.append(p), edge.append(e), succ.append(arr[f"{m}/success"].astype(bool))
-            margin.append(arr[f"{m}/ref_margin_min"].min(axis=1))
-        f, p, e, s, mg = (np.concatenate(v) for v in (flips, pred, edge, succ, margin))
-        dec = ~e
-        lo, hi = wilson(int(f.sum()), f.size)
-        out["by_quadrant_method"].append({
-            "quadrant": q, "method": m, "runs": int(f.size), "a_flipped": int(f.sum()),
-            "flip_ci": [round(float(lo), 4), round(float(hi), 4)], "successes": int(s.sum()),
-            "success_and_flipped": int((s & f).sum()), "knife_edge": int(e.sum()),
-            "knife_edge_flipped": int((e & f).sum()), "decided": int(dec.sum()),
-            "true_pos": int((p & f & dec).sum()), "false_pos": int((p & ~f & dec).sum()),
-            "false_neg": int((~p & f & dec).sum()), "true_neg": int((~p & ~f & dec).sum()),
-            "phi": phi_coefficient(p[dec], f[dec]), "auc_margin": auc(-mg[dec], f[dec])})
-    steps_set = sorted({c["steps"] for c, _ in finished})
-    for q in sorted({c["quadrant"] for c, _ in finished}):
-        for s_ in steps_set:
-            cells = sorted([(c["lr"], float(np.median(arr[f"{c['methods'][0]}/drift"][:, 0])))
-                            for c, arr in finished if c["quadrant"] == q and c["steps"] == s_], key=lambda t: t[0])
-            if len(cells) >= 2 and all(dd < 0 for _, dd in cells):
-                lr_, dd = np.array(cells).T
-                slope = float(np.polyfit(np.log(lr_), np.log(-dd), 1)[0])
-                out["drift_vs_lr"].append({"quadrant": q, "steps": s_, "lr": lr_.tolist(),
-                                           "median_dense_drift": dd.tolist(), "loglog_slope": slope})
-    return out
-
-
-def write_pooled_report(results) -> list:
-    """The ``plot`` hook of lrr-gd-sign-changes: writes pooled.json into the results folder."""
-    import json
-    from pathlib import Path
-
-    from sim.core.sweep import load_results
-
-    _, finished = load_results(Path(results))
-    path = Path(results) / "pooled.json"
-    path.write_text(json.dumps(pooled_report(finished), indent=2))
-    return [path]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from sim.core.magnitude import keep_largest
 from theory.core import validate
 
 
@@ -43,16 +44,15 @@ def level_counts(d: int, sparsity: float, levels: int, final_keep: int | None = 
 
 
 def magnitude_prune(theta: torch.Tensor, mask: torch.Tensor, keep: int) -> torch.Tensor:
-    """New mask keeping the ``keep`` largest |w_i| among the inputs the current mask keeps.
+    """New mask keeping the ``keep`` largest |w_i| among the inputs the current mask keeps
+    (:func:`sim.core.magnitude.keep_largest`, ties to the lower input index).
 
-    theta, mask: (T, d + 1) with column 0 the output weight a (always kept)."""
+    theta, mask: (T, d + 1) with column 0 the output weight a, which is never pruned (it is not a candidate)."""
     d = theta.shape[1] - 1
     if not 1 <= keep <= d:
         raise ValueError(f"keep must be between 1 and d = {d} (got {keep})")
     alive = mask[:, 1:] > 0
     if bool((alive.sum(dim=1) < keep).any()):
         raise ValueError("cannot keep more inputs than the current mask has")
-    score = torch.where(alive, theta[:, 1:].abs(), torch.full_like(theta[:, 1:], -1.0))
-    order = torch.sort(score, dim=1, descending=True, stable=True).indices[:, :keep]
-    new_w = torch.zeros_like(score).scatter_(1, order, 1.0)
+    new_w = keep_largest(theta[:, 1:].abs(), keep, alive).to(theta.dtype)
     return torch.cat([torch.ones_like(mask[:, :1]), new_w], dim=1)

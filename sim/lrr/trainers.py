@@ -15,14 +15,12 @@ implementation of GD and L-BFGS is in :mod:`sim.lrr.reference` (the oracle the t
 
 from __future__ import annotations
 
-
-import numpy as np
 import torch
 
 from sim.core.draws import runs_per_draw
 from sim.lrr.neuron import grad_only, loss_and_grad_from_z, loss_from_z, loss_only, preactivation
 from sim.lrr.flow import train_flow
-from sim.lrr.trainer_config import GD, LBFGS, Flow, Trainer, TrainResult, trainer_from_dict  # noqa: F401
+from sim.lrr.trainer_config import GD, LBFGS, Flow, Trainer, TrainResult  # noqa: F401
 
 
 def _count_flips(old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:

@@ -6,20 +6,23 @@ t_end = 200, GD lr 0.05 for 4000 steps per level, 8 trials of the (+,-) quadrant
 
 import numpy as np
 
-from sim.lrr.cycles import CycleConfig, run_cycles
+from sim.lrr.cycles import run_cycles
+from sim.lrr.diagrams import NeuronCell, cell_cycles, cell_problem
 from sim.lrr.flow_check import gd_counterpart, last_kept_noise_terms
-from sim.lrr.neuron import NeuronProblem, sample
+from sim.lrr.neuron import sample
 from sim.lrr.trainers import Flow
 
-CELL = {"trainer": {"name": "flow", "t_end": 200.0}, "rewind_step": 1}
+CELL = NeuronCell(key="d10_qpm", d=10, n=1000, sigma=0.1, quadrant="+-", trials=8, trainer=Flow(t_end=200.0),
+                  methods=("lrr", "imp", "imp-balanced"), rewind_step=1)
 
 
 def test_flow_and_small_step_gd_agree_run_by_run_and_imp_crosses_iff_the_noise_term_points_on():
-    batch = sample(NeuronProblem(d=10, n=1000, sigma=0.1, trials=8, quadrant="+-"), seed=7)
-    methods = ("lrr", "imp", "imp-balanced")
-    flow = run_cycles(batch, Flow(t_end=200.0), CycleConfig(methods=methods, rewind_step=1))
+    batch = sample(cell_problem(CELL), seed=7)
+    methods = CELL.methods
+    flow = run_cycles(batch, CELL.trainer, cell_cycles(CELL))
     gd_tr, rewind = gd_counterpart(CELL, 0.05)
-    gd = run_cycles(batch, gd_tr, CycleConfig(methods=methods, rewind_step=rewind))
+    assert (gd_tr.lr, gd_tr.steps, rewind) == (0.05, round(200.0 / 0.05), round(1 / 0.05))
+    gd = run_cycles(batch, gd_tr, cell_cycles(CELL, rewind_step=rewind))
     for m in methods:
         np.testing.assert_array_equal(flow[m].success, gd[m].success, err_msg=m)
     assert flow["lrr"].success.all()  # Theorem 2.3: LRR succeeds in (+,-)
