@@ -276,7 +276,7 @@ def render_diagram(name: str, diagram, results: Path, max_rows: int = MAX_ROWS) 
             out.append(f'<p class="problem">{esc(png.name)}: {esc(exc)}</p>')
     if not pngs:
         out.append('<p class="note">no figure saved in the results folder'
-                   + ("" if diagram.plot is not None else " (the diagram has no plot hook)") + ".</p>")
+                   + ("" if diagram.figure else " (the diagram names no figure)") + ".</p>")
     for js in sorted(p for p in folder.glob("*.json") if p.name != "manifest.json"):
         text = js.read_text()
         more = ""

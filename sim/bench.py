@@ -168,8 +168,7 @@ def bench_sparse(trials: int, ref_trials: int, device: str, steps: int, quick_di
         for name in ("zhang-fig2", "zhang-fig3", "zhang-fig4", "zhang-fig5", "zhang-fig6", "zhang-hessian",
                      "zhang-tensor-init"):
             with tempfile.TemporaryDirectory() as tmp:
-                t = _time(lambda: run(SweepSpec(name, "quick", device=device), out=Path(tmp) / "r", progress=False,
-                                      plot=False))
+                t = _time(lambda: run(SweepSpec(name, "quick", device=device), out=Path(tmp) / "r", progress=False))
             rows.append({"work": f"{name} quick scale", "device": device, "wall_s": round(t, 1)})
     return rows
 

@@ -25,7 +25,6 @@ def tiny_diagram():
     import dataclasses
 
     from sim.core import registry
-    from sim.core.registry import Diagram
 
     with contextlib.ExitStack() as stack:
         def make(name: str, changes: dict) -> str:

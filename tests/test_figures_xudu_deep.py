@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 
 from figures import deep_lrr_imp as deep
-from figures import lrr_phase_diagrams as phase
 from figures import xudu_slowdown as xs
 
 

@@ -257,7 +257,7 @@ def test_tiny_zhang_sweeps_run_resume_and_plot(tmp_path, name, params, png):
     assert rows and (out / png).is_file() and json.loads((out / "fits.json").read_text())
     first = sorted((out / "cells").iterdir())[0]
     before = first.read_bytes()
-    run(SweepSpec(tiny), out=out, resume=True, progress=False, plot=False)
+    run(SweepSpec(tiny), out=out, resume=True, progress=False)
     assert first.read_bytes() == before
     if name == "zhang-fig2":  # a start 64 x ||W*|| away fails more often than one at 0.5
         rate = {(int(r["r"]), float(r["lam"])): float(r["success_rate"]) for r in rows}

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from sim.core.config import is_frozen_config
 
 _MODULES = ("sim.lrr.diagrams", "sim.xudu.diagrams", "sim.zhang.diagrams")
 Rows = list[dict]
@@ -37,7 +38,6 @@ class Diagram:
     summarize: Callable[[Finished], Rows]  # finished cells -> table rows (summary.csv)
     fit: Callable[[Finished, Rows], dict[str, dict]] | None = None  # -> {file name: JSON data}, e.g. fits.json
     figure: str | None = None  # name of its drawing function in figures.catalog
-    plot: Callable[[Path], list[Path]] | None = None  # (being replaced by ``figure``)
     columns: tuple[str, ...] = field(default_factory=tuple)  # columns of the printed summary
     legend: dict[str, str] = field(default_factory=dict)  # column -> its meaning, printed under the table
 
@@ -46,11 +46,16 @@ _REGISTRY: dict[str, Diagram] = {}
 
 
 def register(diagram: Diagram) -> Diagram:
+    """Add a diagram; it needs a ``quick`` and a ``paper`` scale, each a frozen dataclass."""
     if diagram.name in _REGISTRY:
         raise ValueError(f"diagram {diagram.name!r} registered twice")
     for scale in ("quick", "paper"):
         if scale not in diagram.scales:
             raise ValueError(f"diagram {diagram.name!r} lacks the {scale!r} scale")
+    for scale, cfg in diagram.scales.items():
+        if not is_frozen_config(cfg):
+            raise TypeError(f"diagram {diagram.name!r}: scale {scale!r} must be a frozen dataclass instance "
+                            f"(sim.core.config), got {type(cfg).__name__}")
     _REGISTRY[diagram.name] = diagram
     return diagram
 

@@ -5,7 +5,8 @@ Layout of a results folder::
     manifest.json        diagram, scale, its parameters, seed, device, cell keys, versions, git commit
     cells/<key>.npz      one file per finished cell, written atomically (temporary file + rename)
     summary.csv          one row per cell and method (rates, Wilson intervals, predictions)
-    <figure>.png         written by the diagram's figure script from the saved data
+    fits.json ...        what the diagram's fit step computes across cells (the numbers paper_repro.md quotes)
+    <figure>.png         drawn from the saved data by figures.draw (figures.catalog maps the diagram's figure name)
 
 * Determinism: each cell's seed is derived from (seed, cell key) by SHA-256, so results do not depend on
   the order or the parallelism in which cells run; same seed, same device: same numbers.
@@ -45,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.core import provenance
-from sim.core.config import as_dict, config_hash, from_dict, is_frozen_config
+from sim.core.config import as_dict, config_hash, from_dict
 from sim.core.folders import ResultsError, atomic_write_bytes, canon, folder_lock, occupied, require_same  # noqa: F401
 from sim.core.registry import Diagram, get
 
@@ -79,13 +80,13 @@ def default_out(spec: SweepSpec) -> Path:
 
 
 def cell_key(cell) -> str:
-    """A cell's key (the name of its file): a typed cell's ``key``, or a legacy dict cell's ``'key'``."""
-    return cell["key"] if isinstance(cell, dict) else cell.key
+    """A cell's key: the name of its file, and (with the master seed) what its random stream derives from."""
+    return cell.key
 
 
 def cell_record(cell) -> dict:
     """A cell as plain data (what its file's identity and the figure scripts see), with its key."""
-    return dict(cell) if isinstance(cell, dict) else as_dict(cell) | {"key": cell.key}
+    return as_dict(cell) | {"key": cell.key}
 
 
 _IDENTITY, _PROVENANCE = "__identity__", "__provenance__"
@@ -152,28 +153,22 @@ def check_cells(out: Path, spec: SweepSpec, cells: list) -> None:
 
 
 def scale_config(diagram: Diagram, scale: str, changes: tuple = ()):
-    """The diagram's configuration at ``scale`` with ``changes`` applied (a frozen dataclass; a legacy dict
-    scale is returned as a dict)."""
+    """The diagram's configuration at ``scale`` (a frozen dataclass) with ``changes`` applied."""
     if scale not in diagram.scales:
         raise ValueError(f"--scale {scale!r}: diagram {diagram.name!r} has no such scale; choose from "
                          f"{', '.join(sorted(diagram.scales))}")
     cfg = diagram.scales[scale]
-    if changes:
-        if not is_frozen_config(cfg):
-            raise ValueError(f"diagram {diagram.name!r} has untyped scales; its fields cannot be changed")
-        cfg = dataclasses.replace(cfg, **dict(changes))
-    return cfg
+    return dataclasses.replace(cfg, **dict(changes)) if changes else cfg
 
 
 def params_of(cfg) -> dict:
     """A scale configuration as the plain data a manifest records."""
-    return dict(cfg) if isinstance(cfg, dict) else as_dict(cfg)
+    return as_dict(cfg)
 
 
 def config_from_params(diagram: Diagram, params: dict):
     """The typed configuration a manifest's ``params`` describe (the inverse of :func:`params_of`)."""
-    proto = next(iter(diagram.scales.values()))
-    return params if isinstance(proto, dict) else from_dict(type(proto), params)
+    return from_dict(type(next(iter(diagram.scales.values()))), params)
 
 
 def prepare(out: Path, spec: SweepSpec, params: dict, cells: list, resume: bool = False) -> dict:
@@ -276,7 +271,7 @@ def _execute(run_cell, cell, seed: int, device: str, threads: int | None,
 
 
 def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool = False,
-        scheduler: str | None = None, progress: bool = True, plot: bool = True) -> Path:
+        scheduler: str | None = None, progress: bool = True) -> Path:
     """Run (or finish) a diagram; returns the results folder."""
     diagram = get(spec.diagram)
     cfg = scale_config(diagram, spec.scale, spec.changes)
@@ -297,14 +292,14 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file, not a folder")
     with folder_lock(out):
-        return _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot)
+        return _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress)
 
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress, plot) -> Path:
+def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress) -> Path:
     manifest = prepare(out, spec, params, cells, resume)
     manifest["title"] = diagram.title
     manifest["figure"] = diagram.figure
@@ -350,8 +345,6 @@ def _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, p
                  "last_run_seconds": round(time.perf_counter() - t_start, 2), "workers": workers,
                  "scheduler": scheduler}
     atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
-    if plot and diagram.plot is not None:
-        diagram.plot(out)
     return out
 
 

@@ -3,7 +3,6 @@ Section 2 and Appendix A.1-A.2, registered for ``python -m theory.verify``."""
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from theory.lrr import appendix_a2 as a2
