@@ -18,6 +18,7 @@ CATALOG: dict[str, tuple[str, str, tuple]] = {
     "lrr-phase": ("figures.lrr_phase_diagrams", "plot", ()),
     "lrr-fig2a-quadrants": ("figures.lrr_fig2a_sign_quadrants", "plot", ()),
     "lrr-gd-sign-changes": ("figures.lrr_gd_sign_changes", "plot", ()),
+    "lrr-eqs4-5-closed-forms": ("figures.lrr_eqs4_5_closed_forms", "plot", ()),
     # paper 001 (zhang)
     "zhang-fig2": ("figures.zhang_recovery", "plot", ("fig2",)),
     "zhang-fig3": ("figures.zhang_recovery", "plot", ("fig3",)),
@@ -35,10 +36,8 @@ CATALOG: dict[str, tuple[str, str, tuple]] = {
 }
 
 
-# figures that belong to no sim diagram: ``main(out_dir) -> files`` (the closed forms of theory.lrr; the
-# deep runs saved under results/deep)
+# figures that belong to no sim diagram: ``main(out_dir) -> files`` (the deep runs saved under results/deep)
 STANDALONE: dict[str, tuple[str, str]] = {
-    "lrr-eqs4-5-closed-forms": ("figures.lrr_eqs4_5_closed_forms", "main"),
     "lrr-deep": ("figures.deep_lrr_imp", "main"),
 }
 

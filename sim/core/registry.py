@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.core.config import is_frozen_config
 
-_MODULES = ("sim.lrr.diagrams", "sim.xudu.diagrams", "sim.zhang.diagrams")
+_MODULES = ("sim.lrr.diagrams", "sim.lrr.closed_form_curves", "sim.xudu.diagrams", "sim.zhang.diagrams")
 Rows = list[dict]
 Finished = list[tuple[object, dict[str, np.ndarray]]]  # [(cell, arrays)] in the scale's cell order
 
