@@ -32,7 +32,8 @@ SUCCESS = 1e-4  # Sec. 5.1: ||W - W*|| / ||W*|| < 1e-4
 
 def _agd(cell: dict, beta: float | None = None, record_every: int = 0) -> AGD:
     return AGD(eta=cell["eta"], beta=cell["beta"] if beta is None else beta, max_iter=cell["max_iter"],
-               tol=cell["tol"], record_every=record_every)
+               tol=cell["tol"], record_every=record_every, precision=cell.get("agd_precision", "mixed"),
+               layout=cell.get("agd_layout", "auto"))
 
 
 def _problem(cell: dict, trials: int, noise: float = 0.0, r_star=None, runs_per_draw: int = 1) -> SparseProblem:
