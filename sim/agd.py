@@ -14,6 +14,14 @@ All runs advance together (one batched matmul per step; runs that share a draw o
 frozen; a draw whose runs have all stopped is dropped from the working set, so that the remaining runs (those
 that fail and run to ``max_iter``) do not pay for the finished ones.  A trial whose
 weights become non-finite is stopped and flagged ``diverged``.  W(-1) = W(0) (no momentum on the first step).
+
+How the products are computed does not change the algorithm: ``AGD.layout`` picks the dense shared product or
+the gathered support-only products (:mod:`sim.agd_layout`, chosen from the shapes by default and recorded in
+``AGDResult.layout``), and ``AGD.precision`` = ``"mixed"`` (default) takes a run's steps in float32 until its
+relative change falls below ``switch_tol`` (1e-5), then in float64 (the step where it switches recomputed in
+float64, so that the stopping rule and divergence are decided in float64), ``"float64"`` all steps in float64.
+The runs advance in two working sets, one per precision, each made of whole draws (a run's slot in the other
+set is held at 0).  ``precision="float64", layout="dense"`` is the engine as it was before both options.
 """
 
 from __future__ import annotations
@@ -239,6 +247,8 @@ def run_agd(inst: Instance, W0: torch.Tensor, agd: AGD, progress=None) -> AGDRes
 
     def finish(s: _Set, sel: torch.Tensor, bad: torch.Tensor, t: int) -> None:
         rows = s.runs[sel]
+        if t in rec_pos:  # a run that stops at a recorded step is recorded there (its final W)
+            hist[rows.cpu().numpy(), rec_pos[t]] = relative_error(s.W[sel].to(f64), ctx.Ws[rows]).cpu().numpy()
         W_out[rows] = to_full(layout, s.W[sel], None if idx_run is None else idx_run[rows], d).to(f64)
         r_np = rows.cpu().numpy()
         iters[r_np] = t

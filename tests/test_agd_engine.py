@@ -108,6 +108,25 @@ def test_diverging_runs_are_flagged_at_the_oracles_step_and_spare_their_draw(pre
         assert res.stopped[b] == stopped and abs(int(res.iters[b]) - t) <= (0 if precision == "float64" else 3)
 
 
+@pytest.mark.parametrize("layout", ["dense", "gathered"])
+def test_float64_history_is_the_oracles_relative_error_held_after_the_stop(layout):
+    """record_every: ||W(s) - W*|| / ||W*|| at every recorded step s up to the stop, then held at the value of the
+    last recorded step (the engine before the layouts did the same)."""
+    inst, W0, _ = _case("runs-share-a-draw")
+    agd = AGD(eta=0.5, beta=0.2, max_iter=1200, tol=1e-7, record_every=100, precision="float64", layout=layout)
+    res = run_agd(inst, W0, agd)
+    assert res.stopped.any() and (res.iters < agd.max_iter).any()
+    Ws = inst.W_star.numpy()
+    for b in range(inst.B):
+        last = None
+        for i, s in enumerate(res.history_t):
+            if s <= res.iters[b]:
+                W = _oracle(inst, W0, AGD(eta=0.5, beta=0.2, max_iter=max(int(s), 1), tol=0.0), b)[0] if s else \
+                    W0[b].numpy() * inst.M[b].numpy()
+                last = np.linalg.norm(W - Ws[b]) / np.linalg.norm(Ws[b])
+            assert res.history[b, i] == pytest.approx(last, rel=1e-9)
+
+
 def test_a_run_that_cannot_move_stops_at_the_first_step_in_both_precisions():
     """W(0) = 0: the gradient is 0 (relu'(0) = 0); the float64 rule sees change 0 < tol at t = 1, and so must the
     mixed engine (its switch recomputes step t in float64, it does not stop one step late)."""
