@@ -130,7 +130,7 @@ def bare_products(layout: str, Wl: torch.Tensor, Xp: torch.Tensor) -> None:
         G, N, d = Xp.shape
         B, K, _ = Wl.shape
         pre = Xp @ Wl.reshape(G, -1, d).transpose(1, 2)  # (G, N, P K)
-        Xp.transpose(1, 2) @ pre  # (G, d, P K): the same shape as the gradient product
+        pre.transpose(1, 2) @ Xp  # (G, P K, d): the gradient product as risk_grad makes it
         return
     B, K, r = Wl.shape
     GK, N, _ = Xp.shape
