@@ -129,7 +129,7 @@ def header(device: str, quick: bool) -> dict:
 def bench(device: str = "cpu", quick: bool = False, cells=CELLS, draws: int | None = None,
           steps: int | None = None) -> dict:
     """The header and one row per cell."""
-    steps = steps or (6 if quick else 30)
+    steps = steps or (10 if quick else 30)
     draws = draws or (2 if quick else 4)
     head = header(device, quick)
     rows = []
