@@ -119,7 +119,7 @@ def gradient(layout: str, Wl: torch.Tensor, Xp: torch.Tensor, y: torch.Tensor, M
     Wt = Wl.view(G, P, K, r).permute(0, 2, 3, 1).reshape(GK, r, P)
     pre = torch.bmm(Xp, Wt).view(G, K, N, P)  # w_j^T x_{n, Omega_j}
     res = torch.relu(pre).mean(1) - y.view(G, P, N).transpose(1, 2)  # (G, N, P): g(x_n) - y_n
-    coef = (res[:, None] * (pre > 0).to(Xp.dtype)).view(GK, N, P)
+    coef = torch.where(pre > 0, res[:, None], 0.0).view(GK, N, P)  # res_n relu'(w_j^T x_n)
     g = torch.bmm(coef.transpose(1, 2), Xp)  # (G K, P, r): rows of coef^T times X_Omega, contiguous reads
     return g.view(G, K, P, r).transpose(1, 2).reshape(B, K, r) / (N * K)
 
