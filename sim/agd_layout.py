@@ -66,7 +66,7 @@ def gather_index(M: torch.Tensor, P: int) -> torch.Tensor | None:
     r = int(counts.reshape(-1)[0])
     if r == 0 or bool((counts != r).any()):
         return None
-    Mg = M.view(-1, P, *M.shape[1:])
+    Mg = M.reshape(-1, P, *M.shape[1:])
     if P > 1 and not bool((Mg == Mg[:, :1]).all()):
         return None
     first = Mg[:, 0]

@@ -118,7 +118,7 @@ def bench_cell(K: int, d: int, N: int, r: int, P: int, draws: int, steps: int, d
 
 
 def header(device: str, quick: bool) -> dict:
-    n = 600 if quick else 1500
+    n = 4096 if device == "cuda" else (600 if quick else 1500)
     return {"gemm_float64_GFLOPs": round(gemm_rate(torch.float64, device, n), 1),
             "gemm_float32_GFLOPs": round(gemm_rate(torch.float32, device, n), 1),
             "gemm_n": n, "load_average_1min": round(os.getloadavg()[0], 2), "torch_threads": torch.get_num_threads(),
