@@ -13,8 +13,9 @@ layouts (``layout="dense"``, ``precision="float64"``) and over the per-trial num
 (:mod:`sim.sparse_reference`, a few steps of one run); and memory: the size of the inputs in the chosen
 layout, and on CPU the growth of the process's peak RSS (``resource.getrusage`` maxrss) while the cell runs
 (0 when an earlier cell already set a higher peak), on CUDA ``torch.cuda.max_memory_allocated``.
-Time per step is the difference of two runs (n and 2n steps, stopping rule off) over n, so the set-up is not
-counted.  The header gives the machine's square-GEMM rate in float64 and float32 and the 1-minute load average.
+Time per step is the median of the step durations inside one run (stopping rule off, timed by the engine's
+per-step callback), so set-up and load spikes are not counted; the bare products and the oracle: best of a few
+repetitions.  The header gives the machine's square-GEMM rate in float64 and float32 and the 1-minute load average.
 """
 
 from __future__ import annotations
@@ -61,11 +62,18 @@ def gemm_rate(dtype, device: str, n: int = 1000, reps: int = 3) -> float:
     return 2 * n ** 3 / _timed(lambda: a @ a, device, reps) / 1e9
 
 
-def _step_time(inst, W0, agd_kw: dict, steps: int, device: str, reps: int) -> float:
-    """Seconds per step of the whole batch: (t(2 n) - t(n)) / n, stopping rule off."""
-    t1 = _timed(lambda: run_agd(inst, W0, AGD(max_iter=steps, tol=0.0, **agd_kw)), device, reps)
-    t2 = _timed(lambda: run_agd(inst, W0, AGD(max_iter=2 * steps, tol=0.0, **agd_kw)), device, reps)
-    return max(t2 - t1, 1e-9) / steps
+def _step_time(inst, W0, agd_kw: dict, steps: int, device: str, warm: int = 3) -> float:
+    """Seconds per step of the whole batch: the median of ``steps`` step durations inside one run (stopping rule
+    off), timed by the engine's per-step callback after ``warm`` steps, so that set-up, finalization and load
+    spikes are not counted."""
+    stamps = []
+
+    def tick(t):
+        _sync(device)
+        stamps.append(time.perf_counter())
+
+    run_agd(inst, W0, AGD(max_iter=warm + steps + 1, tol=0.0, **agd_kw), progress=tick)
+    return float(np.median(np.diff(stamps[warm:])))
 
 
 def _peak_mb(device: str) -> float:
@@ -84,22 +92,22 @@ def bench_cell(K: int, d: int, N: int, r: int, P: int, draws: int, steps: int, d
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     peak0 = _peak_mb(device)
-    t_mixed = _step_time(inst, W0, {}, steps, device, reps)  # float32 phase (the switch is not reached)
+    t_mixed = _step_time(inst, W0, {}, steps, device)  # float32 phase (the switch is not reached)
     peak = _peak_mb(device) - (0 if device == "cuda" else peak0)
-    t_f64 = _step_time(inst, W0, {"precision": "float64"}, steps, device, reps)
-    t_old = _step_time(inst, W0, {"precision": "float64", "layout": "dense"}, steps, device, reps)
+    t_f64 = _step_time(inst, W0, {"precision": "float64"}, steps, device)
+    t_old = _step_time(inst, W0, {"precision": "float64", "layout": "dense"}, steps, device)
     # the bare products of one step at the engine's shapes (float32 phase)
     idx_run = None if idx is None else idx.repeat_interleave(P, 0)
     Xp = prepare_inputs(layout, inst.X, idx, torch.float32)
     Wl = to_local(layout, W0, idx_run).to(torch.float32)
     n_bare = max(steps // 2, 3)
-    t_bare = _timed(lambda: [bare_products(layout, Wl, Xp) for _ in range(n_bare)], device, reps) / n_bare
+    t_bare = _timed(lambda: [bare_products(layout, Wl, Xp) for _ in range(n_bare)], device, max(reps, 3)) / n_bare
     # per-trial numpy oracle: ref_steps steps of one run
     fi = free_index(inst.M[:1]).cpu().numpy()[0]
     om = [fi[j] for j in range(K)]
     Xc, yc, Wc = inst.X[0].cpu().numpy(), inst.y[0].cpu().numpy(), W0[0].cpu().numpy()
     t_ref = _timed(lambda: agd_one([Wc[j][om[j]] for j in range(K)], om, Xc, yc, 0.5, 0.2, ref_steps, 0.0),
-                   "cpu") / ref_steps
+                   "cpu", reps) / ref_steps
     flops = necessary_flops(N, K, r)
     per_run = t_mixed / B
     performed = 4 * N * K * (d if layout == "dense" else r) * B  # flops the bare products perform per step
@@ -129,13 +137,13 @@ def header(device: str, quick: bool) -> dict:
 def bench(device: str = "cpu", quick: bool = False, cells=CELLS, draws: int | None = None,
           steps: int | None = None) -> dict:
     """The header and one row per cell."""
-    steps = steps or (10 if quick else 30)
+    steps = steps or (20 if quick else 60)
     draws = draws or (2 if quick else 4)
     head = header(device, quick)
     rows = []
     for K, d, N, r, P in cells:
         g = draws if P > 1 else draws * 4  # one run per draw: more draws, to batch a comparable number of runs
-        rows.append(bench_cell(K, d, N, r, P, g, steps, device, reps=1 if quick else 2, ref_steps=2 if quick else 5))
+        rows.append(bench_cell(K, d, N, r, P, g, steps, device, reps=2 if quick else 3, ref_steps=2 if quick else 5))
     return {"header": head, "rows": rows}
 
 
