@@ -132,6 +132,7 @@ class _Set:
         self.M = ctx.M[self.runs].to(dtype) if ctx.layout == "dense" else None
         self.W, self.W_prev = W.to(dtype).clone(), W_prev.to(dtype).clone()  # owned: absorb writes in place
         self.tiny = 1e-300 if dtype == torch.float64 else torch.finfo(dtype).tiny
+        self.dirty = True  # runs left since the last compaction
 
     def step(self, agd: AGD, layout: str) -> tuple[torch.Tensor, torch.Tensor]:
         """One AGD step of every run of the set; returns the relative change and the non-finite flag."""
@@ -145,6 +146,7 @@ class _Set:
     def release(self, sel: torch.Tensor) -> None:
         """The runs ``sel`` leave the set: held at 0 from now on."""
         self.active = self.active & ~sel
+        self.dirty = True
         self.W = torch.where(sel[:, None, None], torch.zeros_like(self.W), self.W)
         self.W_prev = torch.where(sel[:, None, None], torch.zeros_like(self.W_prev), self.W_prev)
 
@@ -156,6 +158,9 @@ class _Set:
 
     def compact(self, ctx: _Context) -> "_Set | None":
         """Drop the draws with no active run (a copy of the remaining data, at most once per finished draw)."""
+        if not self.dirty:
+            return self
+        self.dirty = False
         keep_draw = self.active.view(-1, ctx.P).any(1)
         if not bool(keep_draw.any()):
             return None
@@ -171,7 +176,8 @@ class _Set:
 
     def absorb(self, ctx: _Context, other: "_Set") -> None:
         """Take over the active runs of ``other`` (same precision): into the slots of draws already here,
-        the other draws appended."""
+        the other draws appended (a draw of ``other`` with no active run is dropped by the next compaction)."""
+        self.dirty = True
         pos = {int(g): i for i, g in enumerate(self.draws.tolist())}
         P = ctx.P
         new_draw = torch.tensor([int(g) not in pos for g in other.draws.tolist()], device=other.draws.device)
