@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run verify test test-all crosscheck figures report bench bench-deep clean
+.PHONY: setup run verify test test-all crosscheck figures report bench bench-deep gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench: $(STAMP)
 # Training-step throughput of deep/ (ResNet-18, CIFAR-shaped): images/s, masking overhead, FLOP utilisation.
 bench-deep: $(STAMP)
 	$(PY) -m deep.bench
+
+# On a CUDA machine (< 8 min): the sparse AGD engine's throughput, a paper-scale zhang-fig4 sample (time per cell,
+# the diagram extrapolated), over-parameterized GD steps/s and deep.bench, in one JSON + log under
+# results/gpu_check/<UTC time>.  `python -m sim.gpu_check --dry-run` checks the script on a CPU in < 1 min.
+gpu-check: $(STAMP)
+	$(PY) -m sim.gpu_check
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -1,6 +1,15 @@
 """Benchmark: batched engine vs the per-trial reference on the same work (prints figures and ratios).
 
-    python -m sim.bench [--suite all|lrr|overparam|sparse] [--trials 100] [--device cpu|cuda] [--reference-trials 10]
+    python -m sim.bench [--suite all|lrr|overparam|sparse|sparse-extrapolate|sparse-precision] [--trials 100]
+                        [--device cpu|cuda] [--reference-trials 10] [--quick] [--threads T] [--json FILE]
+
+Suite ``sparse``: the AGD engine of paper 001 at paper-sized cells (:mod:`sim.zhang.bench_sparse`: time per run-step,
+rate on the necessary flops 4 N K r per run-step, the ceiling of its bare products, speed-up over the float64
+dense engine and the numpy oracle, memory; GEMM rates and the load average in the header).  ``--quick``: the
+same table in under a minute.
+
+Suite ``sparse-precision``: the quick-scale cells of zhang-fig2..fig5 with the float64 dense engine and the
+default mixed-precision engine, run by run (:mod:`sim.zhang.agd_precision`; a few minutes).
 
 Suite ``overparam`` (Xu & Du 2023): population GD of n = 5 students in d = 10 for ``--trials`` seeds and
 ``--op-steps`` steps, batched (:func:`sim.xudu.overparam.run_gd`) vs the per-trial numpy oracle
@@ -8,7 +17,7 @@ Suite ``overparam`` (Xu & Du 2023): population GD of n = 5 students in d = 10 fo
 ratio, then the per-step cost of every cell of the paper-scale ``xudu-rates`` sweep (measured on 300 steps)
 and the sweep time it implies (extrapolated: the per-step cost is constant along a run).
 
-Suite ``sparse`` (Zhang et al., paper 001): batched AGD vs the per-trial numpy oracle
+Suite ``sparse-extrapolate`` (Zhang et al., paper 001; the former ``sparse`` suite): batched AGD vs the per-trial numpy oracle
 (:mod:`sim.zhang.sparse_reference`) on the same work, the per-step cost and data size of the paper-scale Fig. 2 and
 Fig. 4 sweeps (an upper bound on their time: every run to 10,000 steps), and with ``--quick-diagrams`` the wall
 time of every quick-scale ``zhang-*`` diagram.
@@ -182,13 +191,18 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=positive_int, default=20, help="L-BFGS step() calls per level (default 20)")
     p.add_argument("--gd-steps", type=positive_int, default=500, help="GD steps per level (default 500)")
     p.add_argument("--op-steps", type=positive_int, default=2000, help="GD steps of the overparam suite (default 2000)")
-    p.add_argument("--suite", default="all", choices=["all", "lrr", "overparam", "sparse"])
+    p.add_argument("--suite", default="all", choices=["all", "lrr", "overparam", "sparse", "sparse-extrapolate",
+                                                      "sparse-precision"])
+    p.add_argument("--quick", action="store_true", help="sparse suite: fewer steps, draws and repetitions (< 1 min)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--sparse-steps", type=positive_int, default=200, help="AGD steps of the sparse suite (default 200)")
     p.add_argument("--quick-diagrams", action="store_true", help="sparse suite: also time every quick zhang-* diagram")
     p.add_argument("--json", default=None, type=output_file, help="also write the rows to this file")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         return fail(p.prog, "--device cuda: torch sees no CUDA device on this machine")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     info = {"machine": machine(args.device), "threads": torch.get_num_threads(), "versions": versions()}
     print(f"# sim.bench on {info['machine']['processor']} ({info['threads']} torch threads), device {args.device}")
     rows = []
@@ -203,6 +217,17 @@ def main(argv=None) -> int:
         for r in op_rows:
             print("  ".join(f"{k}={v}" for k, v in r.items()))
     if args.suite in ("all", "sparse"):
+        from sim.zhang.bench_sparse import bench as bench_engine, print_table
+        out = bench_engine(args.device, quick=args.quick)
+        print_table(out)
+        info["sparse_engine"] = out["header"]
+        rows += out["rows"]
+    if args.suite == "sparse-precision":
+        from sim.zhang.agd_precision import compare, print_rows
+        pr_rows = compare(device=args.device)
+        print_rows(pr_rows)
+        rows += pr_rows
+    if args.suite in ("all", "sparse-extrapolate"):
         sp_rows = bench_sparse(min(args.trials, 32), min(args.reference_trials, 4), args.device, args.sparse_steps,
                                args.quick_diagrams)
         rows += sp_rows

@@ -51,6 +51,7 @@ def _cases(existing, tmp):
         (bench.main, ["--json", str(tmp)], "is a folder"),
         (bench.main, ["--json", str(a_file / "out.json")], "not a folder"),
         (bench.main, ["--suite", "nope"], "--suite"),
+        (bench.main, ["--threads", "0"], "--threads"),
         (verify.main, ["--json", str(tmp)], "is a folder"),
         (verify.main, ["--json", str(a_file / "v.json")], "not a folder"),
         (verify.main, ["--only", "no.such.claim*"], "no claim id matches"),

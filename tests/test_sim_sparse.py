@@ -62,7 +62,7 @@ def test_gradient_and_hessian_match_autograd_and_finite_differences():
 def test_numpy_oracle_risk_and_batched_agd_agree():
     inst = _small(trials=4)
     W0 = init_at_distance(inst.W_star, inst.M, 0.8, 2)
-    agd = AGD(eta=0.5, beta=0.2, max_iter=400, tol=1e-6)
+    agd = AGD(eta=0.5, beta=0.2, max_iter=400, tol=1e-6, precision="float64")  # the oracle's arithmetic
     res = run_agd(inst, W0, agd)
     idx = free_index(inst.M).numpy()
     for b in range(4):

@@ -48,6 +48,10 @@ class AgdScale:
     eta: float = param(0.5, "AGD step size eta")
     beta: float = param(0.2, "AGD momentum beta (0: plain gradient descent)")
     tol: float = param(1e-8, "AGD stops when the relative change of W falls below tol")
+    agd_precision: str = param(AGD.precision, "AGD arithmetic: 'mixed' (float32 steps, float64 once the relative change is "
+                                        "below 1e-4: the same verdicts and iteration counts as float64 on the quick "
+                                        "scales) or 'float64'")
+    agd_layout: str = param(AGD.layout, "AGD products: 'auto' (gathered supports when r/d < 0.4), 'dense' or 'gathered'")
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,11 @@ class TensorInitScale(AgdScale):
 
 
 # ------------------------------------------------------------------------------------------- cells
+def _engine(p: AgdScale) -> dict:
+    """How the scale's AGD runs are computed (arithmetic and product layout; not the algorithm)."""
+    return {"agd_precision": p.agd_precision, "agd_layout": p.agd_layout}
+
+
 @dataclass(frozen=True)
 class Fig2Cell:
     K: int
@@ -178,6 +187,8 @@ class Fig2Cell:
     lams: tuple[float, ...]
     trials: int
     init: str
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -197,6 +208,8 @@ class Fig2CapCell:
     trials: int
     init: str
     caps: tuple[int, ...]
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -216,6 +229,8 @@ class Fig3Cell:
     lam: float
     trials: int
     record_every: int
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -234,6 +249,8 @@ class Fig4Cell:
     r: int
     lam: float
     trials: int
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -253,6 +270,8 @@ class Fig5Cell:
     lam: float
     trials: int
     noise_levels: tuple[float, ...]
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -275,6 +294,8 @@ class Fig6Cell:
     init_std: float
     n_test: int
     trials: int
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -308,6 +329,8 @@ class TensorInitCell:
     beta: float
     max_iter: int
     tol: float
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -316,33 +339,33 @@ class TensorInitCell:
 
 def fig2_cells(p: Fig2Scale) -> list[Fig2Cell]:
     return [Fig2Cell(K=p.K, d=p.d, eta=p.eta, beta=p.beta, max_iter=p.max_iter, tol=p.tol, N=p.N, r=r, lams=p.lams,
-                     trials=p.trials, init=p.init) for r in p.rs]
+                     trials=p.trials, init=p.init, **_engine(p)) for r in p.rs]
 
 
 def fig2_cap_cells(p: Fig2CapScale) -> list[Fig2CapCell]:
     return [Fig2CapCell(K=p.K, d=p.d, eta=p.eta, beta=p.beta, tol=p.tol, N=p.N, r=r, lams=p.lams, trials=p.trials,
-                        init=p.init, caps=p.caps) for r in p.rs]
+                        init=p.init, caps=p.caps, **_engine(p)) for r in p.rs]
 
 
 def fig3_cells(p: Fig3Scale) -> list[Fig3Cell]:
     return [Fig3Cell(K=p.K, d=p.d, eta=p.eta, beta=p.beta, max_iter=p.max_iter, tol=p.tol, N=p.N, r=r, lam=p.lam,
-                     trials=p.trials, record_every=p.record_every) for r in p.rs]
+                     trials=p.trials, record_every=p.record_every, **_engine(p)) for r in p.rs]
 
 
 def fig4_cells(p: Fig4Scale) -> list[Fig4Cell]:
     return [Fig4Cell(K=p.K, d=p.d, eta=p.eta, beta=p.beta, max_iter=p.max_iter, tol=p.tol, N=N, r=r, lam=p.lam,
-                     trials=p.trials) for r in p.rs for N in p.Ns]
+                     trials=p.trials, **_engine(p)) for r in p.rs for N in p.Ns]
 
 
 def fig5_cells(p: Fig5Scale) -> list[Fig5Cell]:
     return [Fig5Cell(K=p.K, d=p.d, eta=p.eta, beta=p.beta, max_iter=p.max_iter, tol=p.tol, N=p.N, r=r, lam=p.lam,
-                     trials=p.trials, noise_levels=p.noise_levels) for r in p.rs]
+                     trials=p.trials, noise_levels=p.noise_levels, **_engine(p)) for r in p.rs]
 
 
 def fig6_cells(p: Fig6Scale) -> list[Fig6Cell]:
     return [Fig6Cell(N=N, K=p.K, d=p.d, r_star=p.r_star, noise=p.noise, eta=p.eta, beta=p.beta, max_iter=p.max_iter,
                      tol=p.tol, rounds=p.rounds, prune_frac=p.prune_frac, init_std=p.init_std, n_test=p.n_test,
-                     trials=p.trials) for N in p.Ns]
+                     trials=p.trials, **_engine(p)) for N in p.Ns]
 
 
 def hessian_cells(p: HessianScale) -> list[HessianCell]:
@@ -353,12 +376,13 @@ def hessian_cells(p: HessianScale) -> list[HessianCell]:
 
 def tensor_init_cells(p: TensorInitScale) -> list[TensorInitCell]:
     return [TensorInitCell(K=c.K, d=c.d, r=c.r, layout=c.layout, N=N, trials=p.trials, eta=p.eta, beta=p.beta,
-                           max_iter=p.max_iter, tol=p.tol) for c in p.configs for N in p.Ns]
+                           max_iter=p.max_iter, tol=p.tol, **_engine(p)) for c in p.configs for N in p.Ns]
 
 
 def _agd(cell, beta: float | None = None, record_every: int = 0, max_iter: int | None = None) -> AGD:
     return AGD(eta=cell.eta, beta=cell.beta if beta is None else beta,
-               max_iter=cell.max_iter if max_iter is None else max_iter, tol=cell.tol, record_every=record_every)
+               max_iter=cell.max_iter if max_iter is None else max_iter, tol=cell.tol, record_every=record_every,
+               precision=cell.agd_precision, layout=cell.agd_layout)
 
 
 def _problem(cell, trials: int, noise: float = 0.0, runs_per_draw: int = 1, layout: str = "random") -> SparseProblem:

@@ -39,6 +39,7 @@ from scipy.optimize import brentq
 from scipy.stats import chi2
 
 from sim.core.config import param
+from sim.zhang.agd import AGD, run_agd
 
 LEVEL = 0.95
 
@@ -452,7 +453,6 @@ class NestedDraws:
                         W_star=b.W_star, sigma=torch.zeros_like(b.sigma))
 
     def evaluate(self, N: int, agd) -> dict[str, np.ndarray]:
-        from sim.zhang.agd import run_agd
 
         res = run_agd(self.instance(N), self.W0, agd)
         return {"success": res.rel_err < self.success_tol, "rel_err": res.rel_err, "iters": res.iters,
@@ -497,6 +497,8 @@ class NstarScale:
     budgets: tuple[Budget, ...] = param(paired_budgets(3000), "AGD budgets, each bisected on the same draws")
     lam: float = param(0.5, "relative distance of W(0) from W*")
     tol: float = param(1e-8, "AGD stops when the relative change of W falls below tol")
+    agd_precision: str = param(AGD.precision, "AGD arithmetic: 'mixed' (float32 steps, float64 once the relative change is below 1e-4) or 'float64'")
+    agd_layout: str = param(AGD.layout, "AGD products: 'auto' (gathered supports when r/d < 0.4), 'dense' or 'gathered'")
     lo_factor: float = param(1.0, "bracket's lower end, in units of K r")
     hi_factor: float = param(4.0, "bracket's upper end, in units of K r")
     n_boot: int = param(1000, "bootstrap resamples of the draws")
@@ -524,6 +526,8 @@ class NstarCell:
     lo_factor: float
     hi_factor: float
     n_boot: int
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -532,7 +536,8 @@ class NstarCell:
 
 def cells(p: NstarScale) -> list[NstarCell]:
     return [NstarCell(r=r, K=p.K, d=p.d, lam=p.lam, trials=p.trials, tol=p.tol, budgets=p.budgets, steps=p.steps,
-                      lo_factor=p.lo_factor, hi_factor=p.hi_factor, n_boot=p.n_boot) for r in p.rs]
+                      lo_factor=p.lo_factor, hi_factor=p.hi_factor, n_boot=p.n_boot, agd_precision=p.agd_precision,
+                      agd_layout=p.agd_layout) for r in p.rs]
 
 
 def budget_name(b: Budget) -> str:
@@ -555,13 +560,13 @@ def run_nstar_cell(cell: NstarCell, seed: int, device: str) -> dict[str, np.ndar
     budgets: paired resampling)."""
     import time
 
-    from sim.zhang.agd import AGD
 
     draws = NestedDraws(cell.K, cell.d, cell.r, cell.trials, cell.lam, seed, device)
     out = {"boot_seed": np.array(seed % (2 ** 31))}
     lo, hi = bracket(cell)
     for b in cell.budgets:
-        agd = AGD(eta=b.eta, beta=b.beta, max_iter=b.max_iter, tol=cell.tol)
+        agd = AGD(eta=b.eta, beta=b.beta, max_iter=b.max_iter, tol=cell.tol, precision=cell.agd_precision,
+                  layout=cell.agd_layout)
         t0 = time.perf_counter()
         res = bisect_nstar(agd_evaluator(draws, agd), lo, hi, cell.steps)
         name = budget_name(b)

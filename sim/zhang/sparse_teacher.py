@@ -182,6 +182,8 @@ def make_instance(problem: SparseProblem, seed: int, device: str = "cpu", dtype=
                   student_mask: torch.Tensor | None = None) -> Instance:
     """``problem.trials`` independent draws, each shared by ``problem.runs_per_draw`` runs (the random
     stream does not depend on runs_per_draw: P = 1 and P > 1 draw the same teachers and data)."""
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     gen = _generator(seed, device)
     B, K, d = problem.trials, problem.K, problem.d
     Mt, M = supports(B, K, d, problem.rs, problem.r, gen, device, problem.layout)

@@ -97,6 +97,8 @@ class TinitScale:
     eta: float = param(0.5, "AGD step size eta")
     beta: float = param(0.2, "AGD momentum beta")
     tol: float = param(1e-8, "AGD stops when the relative change of W falls below tol")
+    agd_precision: str = param(AGD.precision, "AGD arithmetic: 'mixed' (float32 steps, float64 once the relative change is below 1e-4) or 'float64'")
+    agd_layout: str = param(AGD.layout, "AGD products: 'auto' (gathered supports when r/d < 0.4), 'dense' or 'gathered'")
 
     configs: tuple[Support, ...] = param((Support(K=3, d=20, r=20, layout="random"),
                                           Support(K=3, d=30, r=10, layout="disjoint"),
@@ -139,6 +141,8 @@ class TinitCell:
     max_iter: int
     tol: float
     n_agd: int
+    agd_precision: str = AGD.precision
+    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -147,7 +151,8 @@ class TinitCell:
 
 def cells(p: TinitScale) -> list[TinitCell]:
     return [TinitCell(support=support_name(c), layout=c.layout, K=c.K, d=c.d, r=c.r, N=N, trials=p.trials, eta=p.eta,
-                      beta=p.beta, max_iter=p.max_iter, tol=p.tol, n_agd=p.n_agd) for c in p.configs for N in p.Ns]
+                      beta=p.beta, max_iter=p.max_iter, tol=p.tol, n_agd=p.n_agd, agd_precision=p.agd_precision,
+                      agd_layout=p.agd_layout) for c in p.configs for N in p.Ns]
 
 
 def run_cell(cell: TinitCell, seed: int, device: str) -> dict[str, np.ndarray]:
@@ -165,7 +170,8 @@ def run_cell(cell: TinitCell, seed: int, device: str) -> dict[str, np.ndarray]:
     lam = torch.as_tensor(np.repeat(np.where(np.isfinite(dist), dist, 1.0), 2), dtype=W0.dtype, device=W0.device)
     rand = init_at_distance(agd_inst.W_star, agd_inst.M, lam, seed + 2)
     start[1::2] = rand[1::2]
-    res = run_agd(agd_inst, start, AGD(eta=cell.eta, beta=cell.beta, max_iter=cell.max_iter, tol=cell.tol))
+    res = run_agd(agd_inst, start, AGD(eta=cell.eta, beta=cell.beta, max_iter=cell.max_iter, tol=cell.tol,
+                                               precision=cell.agd_precision, layout=cell.agd_layout))
     final = relative_error_perm(res.W, agd_inst.W_star)
     return {"init_err": relative_error_perm(W0, inst.W_star), "init_dist": dist,
             "subspace_error": info["subspace_error"], "null_dim": info["null_dim"],
