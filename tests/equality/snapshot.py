@@ -2,7 +2,8 @@
 
     python tests/equality/snapshot.py save DIR      # every registered diagram at quick scale, seed 0, one
                                                     # worker, one thread; plus theory.verify --json
-    python tests/equality/snapshot.py compare A B   # exit 1 and list every difference
+    python tests/equality/snapshot.py compare A B   # exit 1 when a value changed or disappeared; values that
+                                                    # are new (outputs that did not exist in A) are listed
 
 What is compared: every cell's arrays (bitwise: SHA-256 of each array's dtype, shape and bytes), every
 ``summary.csv`` and every other ``.json`` a run writes next to it (``fits.json`` ...) except its manifest,
@@ -54,7 +55,7 @@ def _array_digests(cells: Path) -> dict:
     for f in sorted(cells.glob("*.npz")):
         with np.load(f, allow_pickle=False) as z:
             for k in sorted(z.files):
-                if k.startswith("__"):
+                if k.startswith("__") or k.endswith("seconds"):  # records and wall times are not results
                     continue
                 a = np.ascontiguousarray(z[k])
                 h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + a.tobytes()).hexdigest()[:20]
@@ -119,6 +120,10 @@ def _renamed(text: str) -> str:
     return text
 
 
+def _same(u, v) -> bool:
+    return u == v or (isinstance(u, float) and isinstance(v, float) and u != u and v != v)  # nan == nan here
+
+
 def compare(a: Path, b: Path) -> int:
     bad = 0
     fa, fb = sorted((a / "digest").glob("*.json")), sorted((b / "digest").glob("*.json"))
@@ -128,15 +133,21 @@ def compare(a: Path, b: Path) -> int:
         bad += 1
     for name in sorted(na & nb):
         x, y = (json.loads(_renamed((d / "digest" / name).read_text())) for d in (a, b))
-        dx, dy = dict(_flat(x)), dict(_flat(y))
-        diffs = [k for k in sorted(set(dx) | set(dy)) if dx.get(k, "<absent>") != dy.get(k, "<absent>")]
-        if diffs:
+        dx, dy = ({k: v for k, v in _flat(z) if not (k.startswith("/arrays/") and k.endswith("seconds"))}
+                  for z in (x, y))
+        changed = [k for k in sorted(set(dx) & set(dy)) if not _same(dx[k], dy[k])]
+        removed = sorted(set(dx) - set(dy))
+        added = sorted(set(dy) - set(dx))
+        if changed or removed:
             bad += 1
-            print(f"{name}: {len(diffs)} differences")
-            for k in diffs[:8]:
+            print(f"{name}: {len(changed)} changed, {len(removed)} removed")
+            for k in (changed + removed)[:8]:
                 print(f"   {k}: {str(dx.get(k, '<absent>'))[:120]!r} != {str(dy.get(k, '<absent>'))[:120]!r}")
         else:
             print(f"{name}: identical")
+        if added:
+            files = sorted({k.split("/")[2] if k.startswith("/files/") else k.split("/")[1] for k in added})
+            print(f"   + {len(added)} new values (outputs that did not exist before: {', '.join(files)})")
     print("EQUAL" if not bad else f"{bad} files differ")
     return 1 if bad else 0
 
