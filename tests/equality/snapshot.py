@@ -120,6 +120,18 @@ def _renamed(text: str) -> str:
     return text
 
 
+def _csv_without_times(text: str) -> str:
+    """A summary.csv without its wall-time columns (named ``seconds``: how long a cell took, not a result)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return text
+    keep = [i for i, c in enumerate(rows[0]) if c != "seconds"]
+    return "\n".join(",".join(r[i] for i in keep if i < len(r)) for r in rows)
+
+
 def _same(u, v) -> bool:
     return u == v or (isinstance(u, float) and isinstance(v, float) and u != u and v != v)  # nan == nan here
 
@@ -133,8 +145,8 @@ def compare(a: Path, b: Path) -> int:
         bad += 1
     for name in sorted(na & nb):
         x, y = (json.loads(_renamed((d / "digest" / name).read_text())) for d in (a, b))
-        dx, dy = ({k: v for k, v in _flat(z) if not (k.startswith("/arrays/") and k.endswith("seconds"))}
-                  for z in (x, y))
+        dx, dy = ({k: (_csv_without_times(v) if k.endswith(".csv") else v) for k, v in _flat(z)
+                   if not (k.startswith("/arrays/") and k.endswith("seconds"))} for z in (x, y))
         changed = [k for k in sorted(set(dx) & set(dy)) if not _same(dx[k], dy[k])]
         removed = sorted(set(dx) - set(dy))
         added = sorted(set(dy) - set(dx))
