@@ -19,7 +19,7 @@ draw the saved numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -175,20 +175,27 @@ def _engine(p: AgdScale) -> dict:
 
 
 @dataclass(frozen=True)
-class Fig2Cell:
+class AgdCell:
+    """What every AGD cell of Sec. 5 holds: the network (K neurons, d inputs, N samples), the AGD settings
+    (eta, beta, tol), its independent trials, and (keyword-only, last) the arithmetic its runs use."""
+
     K: int
     d: int
+    N: int
     eta: float
     beta: float
-    max_iter: int
     tol: float
-    N: int
-    r: int
-    lams: tuple[float, ...]
     trials: int
+    agd_precision: str = field(default=AGD.precision, kw_only=True)
+    agd_layout: str = field(default=AGD.layout, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Fig2Cell(AgdCell):
+    r: int
+    max_iter: int
+    lams: tuple[float, ...]
     init: str
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -196,20 +203,11 @@ class Fig2Cell:
 
 
 @dataclass(frozen=True)
-class Fig2CapCell:
-    K: int
-    d: int
-    eta: float
-    beta: float
-    tol: float
-    N: int
+class Fig2CapCell(AgdCell):
     r: int
     lams: tuple[float, ...]
-    trials: int
     init: str
     caps: tuple[int, ...]
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -217,20 +215,11 @@ class Fig2CapCell:
 
 
 @dataclass(frozen=True)
-class Fig3Cell:
-    K: int
-    d: int
-    eta: float
-    beta: float
-    max_iter: int
-    tol: float
-    N: int
+class Fig3Cell(AgdCell):
     r: int
+    max_iter: int
     lam: float
-    trials: int
     record_every: int
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -238,19 +227,10 @@ class Fig3Cell:
 
 
 @dataclass(frozen=True)
-class Fig4Cell:
-    K: int
-    d: int
-    eta: float
-    beta: float
-    max_iter: int
-    tol: float
-    N: int
+class Fig4Cell(AgdCell):
     r: int
+    max_iter: int
     lam: float
-    trials: int
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -258,20 +238,11 @@ class Fig4Cell:
 
 
 @dataclass(frozen=True)
-class Fig5Cell:
-    K: int
-    d: int
-    eta: float
-    beta: float
-    max_iter: int
-    tol: float
-    N: int
+class Fig5Cell(AgdCell):
     r: int
+    max_iter: int
     lam: float
-    trials: int
     noise_levels: tuple[float, ...]
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -279,23 +250,14 @@ class Fig5Cell:
 
 
 @dataclass(frozen=True)
-class Fig6Cell:
-    N: int
-    K: int
-    d: int
+class Fig6Cell(AgdCell):
     r_star: int
     noise: float
-    eta: float
-    beta: float
     max_iter: int
-    tol: float
     rounds: int
     prune_frac: float
     init_std: float
     n_test: int
-    trials: int
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
@@ -318,19 +280,10 @@ class HessianCell:
 
 
 @dataclass(frozen=True)
-class TensorInitCell:
-    K: int
-    d: int
+class TensorInitCell(AgdCell):
     r: int
     layout: str
-    N: int
-    trials: int
-    eta: float
-    beta: float
     max_iter: int
-    tol: float
-    agd_precision: str = AGD.precision
-    agd_layout: str = AGD.layout
 
     @property
     def key(self) -> str:
