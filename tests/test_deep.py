@@ -11,17 +11,7 @@ import torch
 
 from deep import cycles, data as dmod, masks as mk, models, signs
 from deep.train import TrainConfig, train
-
-
-def _tiny_data(n=96, shape=(1, 8, 8), classes=3, seed=0) -> dmod.Data:
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, classes, (n,), generator=g)
-    x = torch.randn(n, *shape, generator=g) + y.view(-1, *([1] * len(shape))).float()
-    return dmod.Data("tiny", x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4:], y[n * 3 // 4:], classes, "tiny")
-
-
-def _cnn():
-    return models.build("cnn", (1, 8, 8), 3)
+from deep_toys import cnn, tiny_data
 
 
 @pytest.mark.parametrize("scope", ["global", "layerwise"])
@@ -47,7 +37,7 @@ def test_masks_keep_exactly_the_requested_fraction(scope):
 
 def test_pruned_weights_stay_zero_through_training_with_momentum_and_weight_decay():
     torch.manual_seed(1)
-    m, d = _cnn(), _tiny_data()
+    m, d = cnn(), tiny_data()
     masks = mk.magnitude_prune(m, mk.full_masks(m), 0.5)
     train(m, d, masks, TrainConfig(epochs=3, lr=0.2, momentum=0.9, weight_decay=1e-2, batch=16), seed=0)
     for k, w in mk.prunable(m).items():
@@ -59,9 +49,9 @@ def test_imp_rewinds_exactly_lrr_continues_and_bn_rewind_touches_only_bn():
     from deep.rewind import start_state
 
     torch.manual_seed(2)
-    m = _cnn()
+    m = cnn()
     theta0 = {k: v.clone() for k, v in m.state_dict().items()}
-    train(m, _tiny_data(), mk.full_masks(m), TrainConfig(epochs=2, lr=0.1, batch=16), seed=0)
+    train(m, tiny_data(), mk.full_masks(m), TrainConfig(epochs=2, lr=0.1, batch=16), seed=0)
     trained = {k: v.clone() for k, v in m.state_dict().items()}
     rewind = {k: v + 1 for k, v in theta0.items()}
     bn = cycles._bn_keys(m)
@@ -103,14 +93,14 @@ def test_sign_statistics_on_a_hand_built_history():
 
 
 def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path):
-    d = _tiny_data()
+    d = tiny_data()
     tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
     for method in ("imp", "lrr"):
         ccfg = cycles.CycleConfig.of(method, levels=3)
-        full = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-full", seed=3, log=lambda s: None)
-        cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None, stop_after=1)
+        full = cycles.run(cnn, d, tcfg, ccfg, tmp_path / f"{method}-full", seed=3, log=lambda s: None)
+        cycles.run(cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None, stop_after=1)
         # the same run started again continues it
-        resumed = cycles.run(_cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None)
+        resumed = cycles.run(cnn, d, tcfg, ccfg, tmp_path / f"{method}-crash", seed=3, log=lambda s: None)
         assert [r["test_acc"] for r in resumed["metrics"]] == [r["test_acc"] for r in full["metrics"]]
         a = np.load(tmp_path / f"{method}-full" / "signs.npz")["history"]
         b = np.load(tmp_path / f"{method}-crash" / "signs.npz")["history"]
@@ -124,39 +114,39 @@ def test_run_folders_follow_the_results_contract(tmp_path):
     a folder that is not a run folder, a folder in use, a damaged checkpoint: refused, naming what."""
     from sim.core.folders import ResultsError, folder_lock
 
-    d = _tiny_data()
+    d = tiny_data()
     tcfg = TrainConfig(epochs=2, lr=0.1, batch=16)
     ccfg = cycles.CycleConfig.of("lrr", levels=1)
     quiet = lambda s: None  # noqa: E731
     out = tmp_path / "run"
-    first = cycles.run(_cnn, d, tcfg, ccfg, out, seed=3, log=quiet)
+    first = cycles.run(cnn, d, tcfg, ccfg, out, seed=3, log=quiet)
     stamp = (out / "metrics.json").stat().st_mtime_ns
     said = []
-    again = cycles.run(_cnn, d, tcfg, ccfg, out, seed=3, log=said.append)
+    again = cycles.run(cnn, d, tcfg, ccfg, out, seed=3, log=said.append)
     assert "reusing its results" in said[0] and again["metrics"] == first["metrics"]
     assert (out / "metrics.json").stat().st_mtime_ns == stamp
     (out / "checkpoint.pt").unlink()
     with pytest.raises(ResultsError, match=r"different run \(differs in: .*train"):
-        cycles.run(_cnn, d, TrainConfig(epochs=3, lr=0.1, batch=16), ccfg, out, seed=3, log=quiet)
+        cycles.run(cnn, d, TrainConfig(epochs=3, lr=0.1, batch=16), ccfg, out, seed=3, log=quiet)
     with pytest.raises(ResultsError, match="differs in: seed"):
-        cycles.run(_cnn, d, tcfg, ccfg, out, seed=4, log=quiet)
+        cycles.run(cnn, d, tcfg, ccfg, out, seed=4, log=quiet)
     assert (out / "metrics.json").stat().st_mtime_ns == stamp
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "notes.txt").write_text("mine")
     with pytest.raises(ResultsError, match="not a results folder of deep.run"):
-        cycles.run(_cnn, d, tcfg, ccfg, stranger, seed=3, log=quiet)
+        cycles.run(cnn, d, tcfg, ccfg, stranger, seed=3, log=quiet)
     busy = tmp_path / "busy"
     with folder_lock(busy):
         with pytest.raises(ResultsError, match="in use by another run"):
-            cycles.run(_cnn, d, tcfg, ccfg, busy, seed=3, log=quiet)
+            cycles.run(cnn, d, tcfg, ccfg, busy, seed=3, log=quiet)
     crashed = tmp_path / "crashed"
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet, stop_after=0)
+    cycles.run(cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet, stop_after=0)
     (crashed / "checkpoint.pt").write_bytes((crashed / "checkpoint.pt").read_bytes()[:100])
     with pytest.raises(ResultsError, match=r"checkpoint\.pt is not a readable checkpoint"):
-        cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet)
+        cycles.run(cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), crashed, seed=3, log=quiet)
     with pytest.raises(ValueError, match=r"rewind_epoch 5 must be smaller than epochs 2"):
-        cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("wr", levels=1, rewind_epoch=5), tmp_path / "wr", seed=3,
+        cycles.run(cnn, d, tcfg, cycles.CycleConfig.of("wr", levels=1, rewind_epoch=5), tmp_path / "wr", seed=3,
                    log=quiet)
     import stat
 
@@ -251,19 +241,19 @@ def test_digits_and_models_run_forward():
 def test_mask_and_sign_transplants_and_sign_perturbation(tmp_path):
     from deep import transplant
 
-    d = _tiny_data()
+    d = tiny_data()
     tcfg = TrainConfig(epochs=1, lr=0.1, batch=16)
     quiet = dict(log=lambda s: None)
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), tmp_path / "lrr", seed=5, **quiet)
+    cycles.run(cnn, d, tcfg, cycles.CycleConfig.of("lrr", levels=2), tmp_path / "lrr", seed=5, **quiet)
     src = np.load(tmp_path / "lrr" / "signs.npz")["history"]
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(rewind="init", mask="run", levels=2, mask_from=str(tmp_path / "lrr")),
+    cycles.run(cnn, d, tcfg, cycles.CycleConfig(rewind="init", mask="run", levels=2, mask_from=str(tmp_path / "lrr")),
                tmp_path / "imp-on-lrr", seed=6, **quiet)
     got = np.load(tmp_path / "imp-on-lrr" / "signs.npz")["history"]
     # the mask of every level is the source's (a trained weight is never exactly 0 on the mask)
     assert np.array_equal(got[1:] != 0, src[1:] != 0)
     # IMP init + LRR mask + LRR signs: magnitudes of theta(0), signs of the source
     torch.manual_seed(0)
-    m = _cnn()
+    m = cnn()
     mags = {k: w.detach().abs().clone() for k, w in mk.prunable(m).items()}
     transplant.set_signs(m, src[2])
     flat = np.concatenate([torch.sign(w.detach()).numpy().ravel() for w in mk.prunable(m).values()])
@@ -315,7 +305,7 @@ def test_snip_and_synflow_scores_by_hand_and_iterative_use(tmp_path):
         criteria.scores(net2, m2, "grasp", x, y)
     with pytest.raises(ValueError, match="ranks all layers together"):
         cycles.CycleConfig(mask="snip", scope="layerwise")
-    res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
+    res = cycles.run(cnn, tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
                      cycles.CycleConfig(rewind="none", mask="synflow", levels=2), tmp_path / "sf", log=lambda s: None)
     assert np.allclose([r["density"] for r in res["metrics"]], [1, 0.8, 0.64], atol=2e-3)
 
@@ -329,7 +319,7 @@ def _ddp_worker(rank, world, port, out):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.set_num_threads(1)
     try:
-        res = cycles.run(_cnn, _tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
+        res = cycles.run(cnn, tiny_data(), TrainConfig(epochs=1, lr=0.1, batch=16),
                          cycles.CycleConfig.of("lrr", levels=2), out / "run", seed=1, log=lambda s: None)
         torch.save({"acc": [r["test_acc"] for r in res["metrics"]], "state": res["model"].state_dict()},
                    out / f"rank{rank}.pt")
@@ -444,7 +434,7 @@ def test_batched_crop_flip_equals_the_per_example_reference():
 def test_bf16_channels_last_augmented_training_keeps_pruned_weights_zero():
     torch.manual_seed(3)
     m = models.build("cnn", (3, 8, 8), 3)
-    d = _tiny_data(shape=(3, 8, 8))
+    d = tiny_data(shape=(3, 8, 8))
     masks = mk.magnitude_prune(m, mk.full_masks(m), 0.5)
     cfg = TrainConfig(epochs=2, lr=0.1, batch=16, augment="crop-flip", precision="bf16", channels_last=True)
     res = train(m, d, masks, cfg, seed=0)

@@ -15,17 +15,7 @@ from deep import cycles, data as dmod, mask_source, methods, models, rewind
 from deep import masks as mk
 from deep.checkpoint import Checkpoint
 from deep.train import TrainConfig
-
-
-def _tiny_data(n=96, shape=(1, 8, 8), classes=3, seed=0) -> dmod.Data:
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, classes, (n,), generator=g)
-    x = torch.randn(n, *shape, generator=g) + y.view(-1, *([1] * len(shape))).float()
-    return dmod.Data("tiny", x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4:], y[n * 3 // 4:], classes, "tiny")
-
-
-def _cnn():
-    return models.build("cnn", (1, 8, 8), 3)
+from deep_toys import cnn, tiny_data
 
 
 def _sort_oracle(score: torch.Tensor, alive: torch.Tensor, keep: float) -> torch.Tensor:
@@ -93,7 +83,7 @@ def test_mask_source_registry_against_independent_computations(tmp_path):
     torch.manual_seed(1)
     m = models.build("mlp", (1, 4, 4), 3)
     full = mk.Mask.full(m)
-    d = _tiny_data(shape=(1, 4, 4))
+    d = tiny_data(shape=(1, 4, 4))
     gen = torch.Generator()
     p = mask_source.Pruning(m, full, 1, 0.5, "global", gen.manual_seed(3), d)
     assert set(mask_source.MASK_SOURCES) == {"magnitude", "snip", "synflow", "random", "run"}
@@ -164,9 +154,9 @@ def test_each_level_starts_from_its_rewinding_point(rule, tmp_path, monkeypatch)
         return res
 
     monkeypatch.setattr(cycles, "train", spy)
-    d = _tiny_data()
+    d = tiny_data()
     tcfg = TrainConfig(epochs=3, lr=0.1, batch=16, schedule="constant", warmup_epochs=0)
-    cycles.run(_cnn, d, tcfg, cycles.CycleConfig(rewind=rule, levels=2, rewind_epoch=1), tmp_path / "r", seed=4,
+    cycles.run(cnn, d, tcfg, cycles.CycleConfig(rewind=rule, levels=2, rewind_epoch=1), tmp_path / "r", seed=4,
                log=lambda s: None)
     ck = Checkpoint.load(tmp_path / "r" / "checkpoint.pt")
     (start0, end0, snap), (start1, end1, _), (start2, _, _) = seen
@@ -175,12 +165,12 @@ def test_each_level_starts_from_its_rewinding_point(rule, tmp_path, monkeypatch)
     # the rewinding point is the state after 1 epoch, by an independent 1-epoch training (constant lr: the
     # first epoch of a 3-epoch run is a 1-epoch run)
     torch.manual_seed(4)
-    ref = _cnn()
+    ref = cnn()
     real(ref, d, mk.Mask.full(ref), dataclasses.replace(tcfg, epochs=1), seed=4000)
     assert all(torch.equal(snap[k], v) for k, v in ref.state_dict().items())
     assert all(torch.equal(ck.rewind_point[k], snap[k]) for k in snap)
-    bn = cycles._bn_keys(_cnn())
-    weights = set(mk.prunable(_cnn()))
+    bn = cycles._bn_keys(cnn())
+    weights = set(mk.prunable(cnn()))
     for start, prev_end in ((start1, end0), (start2, end1)):
         want = {"init": theta0, "epoch": snap, "none": prev_end,
                 "bn": {k: theta0[k] if k in bn else prev_end[k] for k in prev_end}}[rule]
@@ -196,7 +186,7 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     from sim.core.folders import ResultsError
 
     torch.manual_seed(0)
-    m = _cnn()
+    m = cnn()
     mask = mk.magnitude_prune(m, mk.Mask.full(m), 0.5)
     ck = Checkpoint({"seed": 1}, 2, m.state_dict(), mask, m.state_dict(), m.state_dict(), [np.ones(3, np.int8)],
                     [{"level": 0}], np.ones(3, np.int8))
@@ -212,23 +202,23 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
 
 
 def test_a_folder_recorded_with_a_method_name_is_the_same_run(tmp_path):
-    d = _tiny_data()
+    d = tiny_data()
     tcfg = TrainConfig(epochs=1, lr=0.1, batch=16)
     cfg = cycles.CycleConfig(rewind="bn", levels=1)
     out = tmp_path / "run"
-    cycles.run(_cnn, d, tcfg, cfg, out, seed=0, log=lambda s: None)
+    cycles.run(cnn, d, tcfg, cfg, out, seed=0, log=lambda s: None)
     manifest = json.loads((out / "run.json").read_text())
     cyc = manifest["ident"]["cycle"]
     old = {k: v for k, v in cyc.items() if k not in ("rewind", "mask")} | {"method": "lrr", "bn_rewind": True,
                                                                          "criterion": "magnitude"}
     (out / "run.json").write_text(json.dumps(manifest | {"ident": manifest["ident"] | {"cycle": old}}))
     said = []
-    cycles.run(_cnn, d, tcfg, cfg, out, seed=0, log=said.append)
+    cycles.run(cnn, d, tcfg, cfg, out, seed=0, log=said.append)
     assert "reusing its results" in said[0]
     from sim.core.folders import ResultsError
 
     with pytest.raises(ResultsError, match="differs in: cycle"):
-        cycles.run(_cnn, d, tcfg, cycles.CycleConfig(rewind="none", levels=1), out, seed=0, log=lambda s: None)
+        cycles.run(cnn, d, tcfg, cycles.CycleConfig(rewind="none", levels=1), out, seed=0, log=lambda s: None)
 
 
 def test_dataset_registry_and_missing_data_errors(tmp_path):
