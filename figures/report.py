@@ -28,7 +28,6 @@ import csv
 import html
 import io
 import json
-import os
 import re
 import sys
 import tempfile
@@ -518,25 +517,6 @@ def build(results: Path, repro_md: Path, verify: dict, diagrams: dict | None = N
     return Report(page, n_img, run, not_run)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -567,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         report = build(args.results, args.repro, verify, max_rows=args.max_rows, verify_source=source)
     except ValueError as exc:
         return fail(parser.prog, f"{args.repro}: {exc}")
-    write_atomic(args.out, report.html)
+    from sim.core.folders import atomic_write_bytes
+
+    atomic_write_bytes(args.out, report.html.encode("utf-8"))
     print(f"wrote {args.out} ({len(report.html.encode()) / 1e6:.1f} MB, {report.images} figures, "
           f"{len(report.diagrams_run)} diagrams with results, {len(report.diagrams_not_run)} not run here"
           + (": " + ", ".join(report.diagrams_not_run) if report.diagrams_not_run else "") + ")")
