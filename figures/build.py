@@ -17,10 +17,13 @@ from figures.catalog import STANDALONE, drawer
 from theory.core.cli import Parser, output_folder
 
 
-def saved_folder(name: str, scales=("paper", "quick")) -> Path | None:
-    """The default results folder of ``name`` with a summary, paper scale first; None when there is none."""
-    for scale in scales:
-        folder = Path("results") / "sim" / f"{name}-{scale}-seed0"
+def saved_folder(name: str, root: Path = Path("results") / "sim") -> Path | None:
+    """The results folder of ``name`` to draw: its paper scale (the default folder, else the newest finished
+    paper-scale variant with changed fields, ``<name>-paper-seed0-<hash>``), else its quick scale; None when
+    nothing is saved."""
+    variants = sorted((f for f in root.glob(f"{name}-paper-seed0-*") if (f / "summary.csv").is_file()),
+                      key=lambda f: (f / "summary.csv").stat().st_mtime, reverse=True)
+    for folder in [root / f"{name}-paper-seed0", *variants, root / f"{name}-quick-seed0"]:
         if (folder / "summary.csv").is_file():
             return folder
     return None
@@ -54,10 +57,18 @@ def main(argv=None) -> int:
     for name, (module, function) in STANDALONE.items():
         for path in getattr(importlib.import_module(module), function)(args.out):
             print(f"{name}: wrote {path}")
+    failed = []
     for name, figure in diagram_figures().items():
-        for path in draw_diagram(name, figure, args.out):
-            print(f"{name}: wrote {path}")
-    return 0
+        try:
+            for path in draw_diagram(name, figure, args.out):
+                print(f"{name}: wrote {path}")
+        except (OSError, KeyError, ValueError) as exc:  # one unreadable folder does not stop the others
+            failed.append(name)
+            print(f"{name}: not drawn: {type(exc).__name__}: {exc}")
+    if failed:
+        print(f"{len(failed)} figure(s) not drawn: {', '.join(failed)} (the same command of python -m "
+              f"sim.phase_diagram for each finishes its folder, with its fit step)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
