@@ -3,7 +3,8 @@
 * :mod:`sim.lrr`   paper 000, Gadhikar & Burkholz (learning rate rewinding): the single hidden neuron
   f(x) = a relu(w^T x), its trainers (GD, L-BFGS, exact gradient flow), IMP / WR / LRR cycles;
 * :mod:`sim.zhang` paper 001, Zhang et al. (why lottery tickets win): the sparse teacher-student model,
-  accelerated gradient descent, tensor initialization, N* and the Fig. 2-7 experiments;
+  accelerated gradient descent, tensor initialization, N* and the Fig. 2-6 experiments (Fig. 7 is a
+  deep-network run of ``deep/``);
 * :mod:`sim.xudu`  paper 002, Xu & Du (over-parameterization slows GD): n students, one teacher neuron;
 * :mod:`sim.core`  what the papers share: the diagram registry, the sweep runner, results folders,
   provenance, intervals, runs that share a draw.

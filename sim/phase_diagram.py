@@ -46,8 +46,8 @@ def _print_list() -> None:
         for scale in dg.scales:
             cells = [cell_record(c) for c in dg.cells(dg.scales[scale])]
             # a cell that batches several grid values (initial distances, noise levels) runs trials x values
-            trials = sum(c.get("trials", 0) * len(c.get("lams", c.get("noise_levels", [0]))) for c in cells)
-            print(f"{'':22s}   {scale}: {len(cells)} cells, {trials} trials")
+            runs = sum(c.get("trials", 0) * len(c.get("lams", c.get("noise_levels", [0]))) for c in cells)
+            print(f"{'':22s}   {scale}: {len(cells)} cells, {runs} runs")
 
 
 def _print_summary(path: Path, columns: tuple[str, ...] = (), legend: dict[str, str] | None = None) -> None:

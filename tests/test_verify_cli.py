@@ -27,6 +27,12 @@ def test_a_broken_project_check_makes_verify_fail(tmp_path):
     assert claims.run_claim(registry["zz.crash"]).status is Status.ERROR
 
 
+def test_several_patterns_run_the_union(tmp_path):
+    out = tmp_path / "v.json"
+    assert main(["--only", "lrr.eq5", "--only", "lrr.eq6", "--json", str(out)]) == 0
+    assert {c["id"] for c in json.loads(out.read_text())["claims"]} == {"lrr.eq5", "lrr.eq6"}
+
+
 def test_unknown_pattern_is_a_clear_error(capsys):
     import pytest
 

@@ -9,4 +9,7 @@ paper's slug (``lrr.*``, ``zhang.*``, ``xudu.*``); ``python -m theory.verify`` r
 * :mod:`theory.xudu`  paper 002: the population loss of n students and one teacher, its claims;
 * :mod:`theory.core`  the claim registry, Gaussian expectations of ReLU features, input validation, the
   command-line conventions every entry point of the toolkit shares.
+
+Commands: :mod:`theory.verify` (every claim, a table, ``--json``) and :mod:`theory.bench` (the closed-form
+evaluator of paper 000 against per-point scipy integration).
 """

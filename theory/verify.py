@@ -65,16 +65,17 @@ def main(argv: list[str] | None = None, registry: dict | None = None) -> int:
     parser = Parser(prog="python -m theory.verify", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", metavar="FILE", type=output_file, help="also write the results as JSON")
-    parser.add_argument("--only", metavar="PATTERN", default="*",
-                        help="run only claims whose id matches this glob (e.g. 'lrr.eq*')")
+    parser.add_argument("--only", metavar="PATTERN", action="append", default=None,
+                        help="run only claims whose id matches this glob (e.g. 'lrr.eq*'); repeat it for several")
     parser.add_argument("--list", action="store_true", help="list the registered claims and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the detail of every claim")
     args = parser.parse_args(argv)
 
     registry = load_all() if registry is None else registry
-    selected = [c for cid, c in registry.items() if fnmatch.fnmatch(cid, args.only)]
+    patterns = args.only or ["*"]
+    selected = [c for cid, c in registry.items() if any(fnmatch.fnmatch(cid, pat) for pat in patterns)]
     if not selected:
-        parser.error(f"no claim id matches {args.only!r}; try --list")
+        parser.error(f"no claim id matches {' or '.join(map(repr, patterns))}; try --list")
     if args.list:
         for c in selected:
             print(f"{c.id:22s} {c.ref:40s} {c.statement}")

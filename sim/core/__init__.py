@@ -4,5 +4,6 @@
 to command-line options), :mod:`~sim.core.sweep` (parallel, resumable, deterministic runs of a diagram),
 :mod:`~sim.core.folders` (the results-folder contract: locks, atomic writes, identities; also used by
 ``deep/``), :mod:`~sim.core.provenance` (versions, commit, machine), :mod:`~sim.core.intervals` (Wilson
-and bootstrap intervals), :mod:`~sim.core.draws` (runs that share one draw of data).
+and bootstrap intervals), :mod:`~sim.core.draws` (runs that share one draw of data),
+:mod:`~sim.core.magnitude` (the one magnitude-pruning primitive).
 """
