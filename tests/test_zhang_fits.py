@@ -115,3 +115,27 @@ def test_nested_settings_come_back_typed():
                                          {"eta": 2.0, "beta": 0.5, "max_iter": 6000}]
     tinit = registry.get("zhang-tinit-n").scales["quick"]
     assert all(isinstance(c, Support) for c in from_dict(type(tinit), as_dict(tinit)).configs)
+
+
+def test_fig5_linearized_prediction_from_a_saved_folder_equals_a_fresh_run(tmp_path, tiny_diagram):
+    """sim.zhang.fig5_linear reads saved AGD runs (the paper-scale path) and predicts the same draws as when it
+    reruns AGD itself."""
+    from sim.core.sweep import SweepSpec, cell_seed, run
+    from sim.zhang.diagrams import run_fig5
+    from sim.zhang.fig5_linear import _rows, compare_saved
+
+    name = tiny_diagram("zhang-fig5", {"K": 2, "d": 12, "N": 150, "rs": (3, 5), "trials": 2, "max_iter": 300})
+    out = run(SweepSpec(name), out=tmp_path / "r", progress=False)
+    from sim.core import registry
+
+    dg = registry.get(name)
+    fresh = []
+    for cell in dg.cells(dg.scales["quick"]):
+        s = cell_seed(0, cell.key)
+        fresh += _rows(cell, run_fig5(cell, s, "cpu"), s)
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["diagram"] = "zhang-fig5"  # the tiny copy's folder, read as the diagram it copies
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert compare_saved(out) == fresh

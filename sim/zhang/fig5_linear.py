@@ -48,6 +48,21 @@ def linearized_errors(cell, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return pred, np.tile(levels, cell.trials)
 
 
+def _rows(cell, agd: dict, seed: int) -> list[dict]:
+    """One row per noise level: AGD's errors (``agd``: the cell's arrays) against the prediction."""
+    pred, lev = linearized_errors(cell, seed)
+    rows = []
+    for L in cell.noise_levels:
+        m = np.isclose(lev, L)
+        gap = np.abs(agd["rel_err"][m] - pred[m]) / pred[m]
+        rows.append({"r": cell.r, "noise": L, "trials": int(m.sum()),
+                     "agd_err_over_noise": float(np.median(agd["rel_err"][m]) / L),
+                     "pred_err_over_noise": float(np.median(pred[m]) / L),
+                     "median_gap": float(np.median(gap)), "max_gap": float(gap.max()),
+                     "agd_hit_cap": int((agd["iters"][m] >= cell.max_iter).sum())})
+    return rows
+
+
 def compare(scale: str = "quick", seed: int = 0) -> list[dict]:
     """run_fig5 (AGD) and the prediction on the zhang-fig5 cells of ``scale``, per r and noise level."""
     from sim.core.registry import get
@@ -58,16 +73,26 @@ def compare(scale: str = "quick", seed: int = 0) -> list[dict]:
     rows = []
     for cell in dg.cells(dg.scales[scale]):
         s = cell_seed(seed, cell.key)
-        agd = run_fig5(cell, s, "cpu")
-        pred, lev = linearized_errors(cell, s)
-        for L in cell.noise_levels:
-            m = np.isclose(lev, L)
-            gap = np.abs(agd["rel_err"][m] - pred[m]) / pred[m]
-            rows.append({"r": cell.r, "noise": L, "trials": int(m.sum()),
-                         "agd_err_over_noise": float(np.median(agd["rel_err"][m]) / L),
-                         "pred_err_over_noise": float(np.median(pred[m]) / L),
-                         "median_gap": float(np.median(gap)), "max_gap": float(gap.max()),
-                         "agd_hit_cap": int((agd["iters"][m] >= cell.max_iter).sum())})
+        rows += _rows(cell, run_fig5(cell, s, "cpu"), s)
+    return rows
+
+
+def compare_saved(folder: Path) -> list[dict]:
+    """The prediction against the AGD runs already saved in a zhang-fig5 results folder (any scale): the same
+    draws (each cell's seed is in its file), without running AGD again."""
+    from sim.core.config import from_dict
+    from sim.core.sweep import load_results
+    from sim.zhang.diagrams import Fig5Cell
+
+    manifest, cells = load_results(folder)
+    if manifest["diagram"] != "zhang-fig5":
+        raise ValueError(f"{folder} holds {manifest['diagram']!r}, not zhang-fig5")
+    from sim.core.sweep import cell_seed
+
+    rows = []
+    for record, arrays in cells:
+        cell = from_dict(Fig5Cell, {k: v for k, v in record.items() if k != "key"})
+        rows += _rows(cell, arrays, cell_seed(manifest["seed"], record["key"]))
     return rows
 
 
@@ -75,6 +100,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sim.zhang.fig5_linear", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", default="quick", choices=["quick", "paper"])
+    p.add_argument("--results", type=Path, default=None,
+                   help="a saved zhang-fig5 results folder: predict its runs instead of running AGD again")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("results/zhang-tinit-fig5-xc"))
     a = p.parse_args(argv)
@@ -82,10 +109,10 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    rows = compare(a.scale, a.seed)
+    rows = compare_saved(a.results) if a.results else compare(a.scale, a.seed)
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "linearized_vs_agd.json").write_text(json.dumps(
-        {"diagram": "zhang-fig5", "scale": a.scale, "seed": a.seed, "rows": rows,
+        {"diagram": "zhang-fig5", "scale": a.scale, "seed": a.seed, "results": str(a.results or ""), "rows": rows,
          "wall_s": time.perf_counter() - t0}, indent=2))
     for r in rows:
         print(r)
