@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run verify test test-all crosscheck figures report bench bench-deep gpu-check clean
+.PHONY: setup run verify test test-all crosscheck figures report bench bench-deep gpu-check paper-zhang clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ bench-deep: $(STAMP)
 # results/gpu_check/<UTC time>.  `python -m sim.gpu_check --dry-run` checks the script on a CPU in < 1 min.
 gpu-check: $(STAMP)
 	$(PY) -m sim.gpu_check
+
+# Paper 001's paper-scale rows (Figs. 2, 5, 4 and the cap check of Fig. 2), hours on 2 CPU cores; each command
+# finishes or reuses its own folder, so running this again continues where a stop left off.
+paper-zhang: $(STAMP)
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig5 --scale paper --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 300,500 --lams 1,4,16 --trials 5 --caps 10000,50000 --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig4 --scale paper --no-progress
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
