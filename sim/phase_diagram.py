@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from sim.core import config, registry
-from sim.core.sweep import ResultsError, SweepSpec, cell_record, read_summary, run
+from sim.core.sweep import ResultsError, SweepSpec, cell_record, read_summary, run, scale_config
 from theory.core.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
@@ -112,10 +112,10 @@ def main(argv=None) -> int:
             diagram = registry.get(first.diagram)
         except KeyError as exc:
             return fail(p.prog, str(exc.args[0]))
-        proto = diagram.scales.get(first.scale)
-        if proto is None:
-            return fail(p.prog, f"--scale {first.scale!r}: diagram {first.diagram!r} has no such scale; choose from "
-                                f"{', '.join(sorted(diagram.scales))}")
+        try:
+            proto = scale_config(diagram, first.scale)
+        except ValueError as exc:
+            return fail(p.prog, str(exc))
         if config.is_frozen_config(proto):
             config.add_options(p, type(proto), defaults=proto,
                                title=f"{first.diagram} at scale {first.scale!r} (change any field)")
@@ -141,9 +141,6 @@ def main(argv=None) -> int:
 def _run_one(p, args, name: str, changes: tuple) -> int:
     try:
         diagram = registry.get(name)
-        if args.scale not in diagram.scales:
-            raise ValueError(f"--scale {args.scale!r}: diagram {name!r} has no such scale; choose from "
-                             f"{', '.join(sorted(diagram.scales))}")
         t0 = time.perf_counter()
         out = run(SweepSpec(name, args.scale, args.seed, args.device, changes), out=args.out, workers=args.workers,
                   resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress)
