@@ -62,12 +62,13 @@ gpu-check: $(STAMP)
 	$(PY) -m sim.gpu_check
 
 # Paper 001's paper-scale rows (Figs. 2, 5, 4 and the cap check of Fig. 2), hours on 2 CPU cores; each command
-# finishes or reuses its own folder, so running this again continues where a stop left off.
+# finishes or reuses its own folder under figures/data/sim, which git tracks (per-run scalars, small), so running
+# this again, on this machine or on a fresh clone, continues where a stop left off.
 paper-zhang: $(STAMP)
-	$(PY) -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --no-progress
-	$(PY) -m sim.phase_diagram --diagram zhang-fig5 --scale paper --no-progress
-	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 300,500 --lams 1,4,16 --trials 5 --caps 10000,50000 --no-progress
-	$(PY) -m sim.phase_diagram --diagram zhang-fig4 --scale paper --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --root figures/data --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig5 --scale paper --root figures/data --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 300,500 --lams 1,4,16 --trials 5 --caps 10000,50000 --root figures/data --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig4 --scale paper --root figures/data --no-progress
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -17,16 +17,22 @@ from figures.catalog import STANDALONE, drawer
 from theory.core.cli import Parser, output_folder
 
 
-def saved_folder(name: str, root: Path = Path("results") / "sim") -> Path | None:
+ROOTS = (Path("results") / "sim", Path("figures") / "data" / "sim")
+
+
+def saved_folder(name: str, roots: tuple[Path, ...] = ROOTS) -> Path | None:
     """The results folder of ``name`` to draw: its paper scale (the default folder, else the newest finished
     paper-scale variant with changed fields, ``<name>-paper-seed0-<hash>``), else its quick scale; None when
-    nothing is saved."""
-    variants = sorted((f for f in root.glob(f"{name}-paper-seed0-*") if (f / "summary.csv").is_file()),
-                      key=lambda f: (f / "summary.csv").stat().st_mtime, reverse=True)
-    for folder in [root / f"{name}-paper-seed0", *variants, root / f"{name}-quick-seed0"]:
-        if (folder / "summary.csv").is_file():
-            return folder
-    return None
+    nothing is saved.  Looks in ``results/sim`` (this machine's runs) and ``figures/data/sim`` (the paper-scale
+    runs git keeps), this machine's first at each step."""
+    def finished(f: Path) -> bool:
+        return (f / "summary.csv").is_file()
+
+    newest = lambda fs: sorted(fs, key=lambda f: (f / "summary.csv").stat().st_mtime, reverse=True)  # noqa: E731
+    candidates = [root / f"{name}-paper-seed0" for root in roots]
+    candidates += newest(f for root in roots for f in root.glob(f"{name}-paper-seed0-*") if finished(f))
+    candidates += [root / f"{name}-quick-seed0" for root in roots]
+    return next((f for f in candidates if finished(f)), None)
 
 
 def diagram_figures() -> dict[str, str]:

@@ -7,12 +7,14 @@
     python -m sim.phase_diagram --out results/my-run             # the same command again finishes an interrupted run
     python -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --help   # the scale's own options
     python -m sim.phase_diagram --all --scale quick      # every registered diagram (finished ones are reused)
+    python -m sim.phase_diagram --diagram zhang-fig4 --scale paper --root figures/data   # hours; kept by git
 
 Each diagram's scale is a typed configuration; its fields are options of this command (shown by
 ``--diagram NAME --help``), with the chosen scale's values as defaults.  A run with changed fields gets its
 own folder (the changes' hash appended to the name).
 
-Results: ``results/sim/<diagram>-<scale>-seed<seed>/`` (or --out) with manifest.json (config, seed,
+Results: ``results/sim/<diagram>-<scale>-seed<seed>/`` (or --out; ``--root figures/data`` puts it in the
+folder git tracks, as ``make paper-zhang`` does for the runs that take hours) with manifest.json (config, seed,
 versions, git commit, and the commit each cell was computed at), cells/*.npz (per-trial data), summary.csv,
 the fit step's JSON (fits.json ...) and the figure, drawn from the saved data by ``python -m figures.draw``.
 """
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 
 from sim.core import config, registry
-from sim.core.sweep import ResultsError, SweepSpec, cell_record, read_summary, run, scale_config
+from sim.core.sweep import RESULTS_ROOT, ResultsError, SweepSpec, cell_record, read_summary, run, scale_config
 from theory.core.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
@@ -91,6 +93,9 @@ def _parser() -> Parser:
                    help="local worker processes for cells (joblib); capped at the CPUs available and the cells to run")
     p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--out", type=output_folder, default=None, help="results folder (default results/sim/<diagram>-<scale>-seed<seed>)")
+    p.add_argument("--root", default=None, type=output_folder, metavar="DIR",
+                   help="parent of the default results folder (default results; 'figures/data' is tracked by git, "
+                        "for paper-scale runs that take hours, so that the same command continues them on a fresh clone)")
     p.add_argument("--resume", action="store_true",
                    help="finish or reuse the results folder of this same run (the default anyway: a folder of the same "
                         "diagram, scale, parameters, seed and device is always finished or reused; any other is refused)")
@@ -131,6 +136,8 @@ def main(argv=None) -> int:
     names = sorted(registry.load_all()) if args.all else [args.diagram]
     if args.all and args.out is not None:
         return fail(p.prog, "--out names one folder; with --all each diagram gets its default folder")
+    if args.out is not None and args.root is not None:
+        return fail(p.prog, "--out names the folder itself; --root only the parent of the default one: give one of them")
     for name in names:
         code = _run_one(p, args, name, changes)
         if code:
@@ -143,7 +150,8 @@ def _run_one(p, args, name: str, changes: tuple) -> int:
         diagram = registry.get(name)
         t0 = time.perf_counter()
         out = run(SweepSpec(name, args.scale, args.seed, args.device, changes), out=args.out, workers=args.workers,
-                  resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress)
+                  resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress,
+                  root=Path(args.root) if args.root is not None else RESULTS_ROOT)
     except (KeyError, ValueError, TypeError, ResultsError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         return fail(p.prog, str(msg))

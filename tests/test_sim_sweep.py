@@ -317,3 +317,14 @@ def test_an_unreachable_scheduler_is_one_clear_error_and_the_folder_does_not_blo
             _run(out, scheduler="tcp://127.0.0.1:9")
     single = _run(tmp_path / "plain")
     _same(_cell_arrays(_run(out)), _cell_arrays(single))  # the same command, no --resume: it runs
+
+
+def test_root_puts_the_default_folder_under_it_and_excludes_out(tmp_path, capsys):
+    """--root DIR: the run's default folder is DIR/sim/<diagram>-<scale>-seed<seed>, as figures.build looks for it
+    in figures/data (the folder git keeps, for paper-scale runs); --root with --out is refused in one line."""
+    root = tmp_path / "kept"
+    args = ["--diagram", TINY, "--workers", "1", "--no-progress", "--no-figure"]
+    assert phase_diagram.main([*args, "--root", str(root)]) == 0
+    assert (root / "sim" / f"{TINY}-quick-seed0" / "summary.csv").is_file()
+    assert phase_diagram.main([*args, "--root", str(root), "--out", str(tmp_path / "o")]) == 2
+    assert "--root" in capsys.readouterr().err

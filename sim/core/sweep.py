@@ -72,11 +72,17 @@ def cell_seed(seed: int, key: str) -> int:
     return int.from_bytes(digest[:8], "little") % (2 ** 62)
 
 
-def default_out(spec: SweepSpec) -> Path:
-    """``results/sim/<diagram>-<scale>-seed<seed>``; a run with changed fields gets the changes' hash
-    appended, so two different configurations never share a folder."""
+RESULTS_ROOT = Path("results")
+# Paper-scale runs that take hours keep their folders here: git tracks it, so a run stopped on one machine is
+# continued on a fresh clone by the same command (the cells are small: per-run scalars, not weights).
+ARCHIVE_ROOT = Path("figures") / "data"
+
+
+def default_out(spec: SweepSpec, root: Path = RESULTS_ROOT) -> Path:
+    """``<root>/sim/<diagram>-<scale>-seed<seed>`` (root: ``results`` unless given); a run with changed fields
+    gets the changes' hash appended, so two different configurations never share a folder."""
     tail = f"-{config_hash(dict(spec.changes))}" if spec.changes else ""
-    return Path("results") / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}{tail}"
+    return Path(root) / "sim" / f"{spec.diagram}-{spec.scale}-seed{spec.seed}{tail}"
 
 
 def cell_key(cell) -> str:
@@ -271,8 +277,8 @@ def _execute(run_cell, cell, seed: int, device: str, threads: int | None,
 
 
 def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool = False,
-        scheduler: str | None = None, progress: bool = True) -> Path:
-    """Run (or finish) a diagram; returns the results folder."""
+        scheduler: str | None = None, progress: bool = True, root: Path = RESULTS_ROOT) -> Path:
+    """Run (or finish) a diagram; returns the results folder (``out``, else :func:`default_out` under ``root``)."""
     diagram = get(spec.diagram)
     cfg = scale_config(diagram, spec.scale, spec.changes)
     params = params_of(cfg)
@@ -288,7 +294,7 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
     keys = [cell_key(c) for c in cells]
     if len(set(keys)) != len(keys):
         raise ValueError(f"diagram {spec.diagram!r} has duplicate cell keys")
-    out = Path(out) if out is not None else default_out(spec)
+    out = Path(out) if out is not None else default_out(spec, root)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file, not a folder")
     with folder_lock(out):
