@@ -6,8 +6,8 @@ fit step saved (``fits.json``, ``nstar_fits.json``: every fitted number and ever
 
 * ``fig2``: success-rate heat map over r x initial distance (white: all succeed, black: all fail, as the
   paper's Fig. 2); the failures split into runs the cap cut off while still converging and runs away from W*
-  (stalled at the cap, stopped, diverged: ``fits.json``'s ``outcomes``); the radius per r and its line against
-  sqrt(r), with why an r has none;
+  (stalled at the cap, stopped, diverged: ``fits.json``'s ``outcomes``); the radius per r with its bootstrap
+  interval over draws and its line against sqrt(r), with why an r has none;
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
   nu against sqrt(r) with 95 % intervals;
 * ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line (``fits.json``);
@@ -149,7 +149,14 @@ def _fig2(results, manifest, cells, rows):
     rad = np.array(fits["radius"], float)
     lams = sorted({float(r["lam"]) for r in rows})
     ok = np.isfinite(rad)
-    d.plot(sr_all[ok], rad[ok], "o", ms=8, label="radius: lam where success crosses 1/2")
+    boot = fits.get("radius_bootstrap", {}).get("per_r", {})
+    if boot and ok.any():  # 95 % bootstrap over draws; an end beyond / below the grid drawn at the grid's edge
+        ci = np.array([boot[f"r={int(r)}"]["ci"] for r in np.array(fits["r"])[ok]], float)
+        ci = np.clip(ci, 0, 1.1 * lams[-1])
+        d.errorbar(sr_all[ok], rad[ok], yerr=[rad[ok] - ci[:, 0], ci[:, 1] - rad[ok]], fmt="o", ms=8, capsize=4,
+                   label="radius: lam where success crosses 1/2 (95 % bootstrap over draws)")
+    else:
+        d.plot(sr_all[ok], rad[ok], "o", ms=8, label="radius: lam where success crosses 1/2")
     for r, s_ in zip(fits["r"], sr_all):
         if np.isfinite(rad[fits["r"].index(r)]):
             continue
@@ -160,7 +167,9 @@ def _fig2(results, manifest, cells, rows):
     f = fits["fit_vs_sqrt_r"]
     if np.isfinite(f["slope"]):
         d.plot(sr_all, f["intercept"] + f["slope"] * sr_all, "k--",
-               label=f"fit {f['intercept']:.2f} {f['slope']:+.3f} sqrt(r) (se {f['slope_se']:.3f})")
+               label=f"fit {f['intercept']:.2f} {f['slope']:+.3f} sqrt(r) (se {f['slope_se']:.3f}"
+                     + (", bootstrap [{:.3f}, {:.3f}])".format(*fits["radius_bootstrap"]["slope_ci"])
+                        if np.isfinite(fits.get("radius_bootstrap", {}).get("slope_ci", [np.nan])[0]) else ")"))
     h, l_ = d.get_legend_handles_labels()
     keep = {lab_: hh for hh, lab_ in zip(h, l_)}
     d.legend(keep.values(), keep.keys(), loc="center left")

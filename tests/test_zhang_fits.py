@@ -4,7 +4,10 @@ and every zhang scale surviving its manifest form (as_dict -> from_dict)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from sim.core import registry
 from sim.core.config import as_dict, from_dict
@@ -139,3 +142,44 @@ def test_fig5_linearized_prediction_from_a_saved_folder_equals_a_fresh_run(tmp_p
     manifest["diagram"] = "zhang-fig5"  # the tiny copy's folder, read as the diagram it copies
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert compare_saved(out) == fresh
+
+
+def _fig2_cell_with(r, success_rows, lams=(1.0, 2.0, 4.0)):
+    """A zhang-fig2 cell whose draw g succeeds at distance p iff success_rows[g][p]."""
+    S = np.array(success_rows, bool)
+    cell = replace(_cell(r), lams=tuple(lams), trials=len(S))
+    err = np.where(S.ravel(), 1e-6, 0.5)
+    return cell, {"lam": np.tile(np.array(lams), len(S)), "rel_err": err, "iters": np.full(S.size, 100),
+                  "stopped": np.ones(S.size, bool), "diverged": np.zeros(S.size, bool), "success": S.ravel(),
+                  "err_at_90pct": err}
+
+
+def test_radius_bootstrap_is_exact_when_every_draw_agrees_and_marks_the_grid_edges():
+    from sim.zhang.fits import radius_bootstrap
+
+    same = [[1, 1, 0]] * 6  # every draw: success at lam 1 and 2, failure at 4 -> every resample crosses at 3.0
+    finished = [_fig2_cell_with(4, same), _fig2_cell_with(9, [[1, 0, 0]] * 6),  # crosses at 1.5
+                _fig2_cell_with(16, [[1, 1, 1]] * 6), _fig2_cell_with(25, [[0, 0, 0]] * 6)]
+    out = radius_bootstrap(finished, n_boot=200)
+    assert out["per_r"]["r=4"] == {"radius": 3.0, "ci": [3.0, 3.0], "beyond_grid": 0.0, "below_grid": 0.0, "draws": 6}
+    assert out["per_r"]["r=9"]["ci"] == [1.5, 1.5]
+    assert out["per_r"]["r=16"]["radius"] == np.inf and out["per_r"]["r=16"]["beyond_grid"] == 1.0
+    assert out["per_r"]["r=25"]["radius"] == -np.inf and out["per_r"]["r=25"]["below_grid"] == 1.0
+    # the line over the two r inside the grid: 3.0 at sqrt(4) = 2, 1.5 at sqrt(9) = 3 -> slope -1.5, intercept 6
+    assert out["fit_r"] == [4, 9] and out["slope_defined_fraction"] == 1.0
+    assert np.allclose(out["slope_ci"], [-1.5, -1.5]) and np.allclose(out["intercept_ci"], [6.0, 6.0])
+
+
+def test_radius_bootstrap_resamples_whole_draws_and_covers_the_point_estimate():
+    from sim.zhang.fits import radius_bootstrap
+
+    rng = np.random.default_rng(3)
+    rows = [[1, 1, 0] if rng.random() < 0.5 else [1, 0, 0] for _ in range(40)]
+    out = radius_bootstrap([_fig2_cell_with(4, rows)], n_boot=500)["per_r"]["r=4"]
+    lo, hi = out["ci"]
+    assert 1.0 <= lo < out["radius"] < hi <= 4.0  # a spread, inside the grid, around the point estimate
+    # a draw is never split: with rows of only two kinds, the rate at lam = 1 is 1 in every resample
+    assert out["beyond_grid"] == 0.0 and out["below_grid"] == 0.0
+    with pytest.raises(ValueError, match="draws x distances"):
+        cell, arr = _fig2_cell_with(4, rows)
+        radius_bootstrap([(cell, {**arr, "lam": arr["lam"][::-1].copy()})])

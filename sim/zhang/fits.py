@@ -4,6 +4,7 @@
 * ``crossing``: where a success-rate curve crosses 1/2 (linear interpolation between grid points);
 * ``convergence_rate``: the per-step contraction nu = exp(slope of log error) of a linearly converging run;
 * ``radius_fit`` (Fig. 2): the radius of the convex region per r and its line against sqrt(r);
+  ``radius_bootstrap``: their intervals, resampling the draws;
 * ``transition_fit`` (Fig. 4): N* per r and its line against r;
 * ``classify_fig2_runs`` / ``fig2_outcomes`` (Fig. 2): how each run ended (success, cut off by the cap while
   converging, stalled, stopped away from W*, diverged) and the counts per (r, lam);
@@ -162,9 +163,67 @@ def outcome_key(r, lam) -> str:
     return f"r={int(r)} lam={float(lam):g}"
 
 
+def _draw_by_lam(cell, arr) -> tuple[np.ndarray, np.ndarray]:
+    """A zhang-fig2 cell's success flags as (draws x distances), with the distances: run g P + p is draw g at
+    distance p (:func:`sim.zhang.diagrams.run_fig2`)."""
+    lams = np.asarray(cell.lams, float)
+    lam = np.asarray(arr["lam"], float)
+    T = len(lam) // len(lams)
+    if len(lam) != T * len(lams) or not np.allclose(lam.reshape(T, len(lams)), lams):
+        raise ValueError(f"cell {cell.key}: runs are not draws x distances in the order of cell.lams")
+    return np.asarray(arr["success"], bool).reshape(T, len(lams)), lams
+
+
+def _crossing_or_edge(lams, rate) -> float:
+    """:func:`crossing` of a falling success rate, with a rate that never falls below 1/2 as +inf (radius beyond
+    the grid) and one below 1/2 from the first distance as -inf (below the grid)."""
+    c = crossing(lams, rate, decreasing=True)
+    if np.isfinite(c):
+        return c
+    return -np.inf if rate[0] < 0.5 else np.inf
+
+
+def radius_bootstrap(finished, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """Uncertainty of the Fig. 2 radius: per r, a percentile bootstrap over the draws (a draw carries every
+    distance, so draws are resampled whole and the pairing across distances is kept); +inf / -inf stand for a
+    resample whose crossing lies beyond / below the grid.  The line against sqrt(r) is refitted on each
+    resample over the r whose radius lies inside the grid, and its interval given over the resamples where all
+    of those do (``slope_defined_fraction``)."""
+    rng = np.random.default_rng(seed)
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    per_r, boot = {}, {}
+    for cell, arr in sorted(finished, key=lambda ca: int(ca[0].r)):
+        S, lams = _draw_by_lam(cell, arr)
+        order = np.argsort(lams)
+        S, lams = S[:, order], lams[order]
+        rates = S[rng.integers(0, len(S), (n_boot, len(S)))].mean(1)
+        b = np.array([_crossing_or_edge(lams, rt) for rt in rates])
+        boot[int(cell.r)] = b
+        lo, hi = np.percentile(b, q, method="inverted_cdf")
+        per_r[f"r={int(cell.r)}"] = {"radius": _crossing_or_edge(lams, S.mean(0)), "ci": [float(lo), float(hi)],
+                                     "beyond_grid": float(np.mean(b == np.inf)),
+                                     "below_grid": float(np.mean(b == -np.inf)), "draws": int(len(S))}
+    inside = [r for r in boot if np.isfinite(per_r[f"r={r}"]["radius"])]
+    out = {"n_boot": n_boot, "level": level, "resampled": "draws (each with all its distances)", "per_r": per_r,
+           "fit_r": inside, "slope_ci": [np.nan, np.nan], "intercept_ci": [np.nan, np.nan],
+           "slope_defined_fraction": 0.0}
+    if len(inside) >= 2:
+        R = np.stack([boot[r] for r in inside], 1)
+        ok = np.isfinite(R).all(1)
+        out["slope_defined_fraction"] = float(ok.mean())
+        if ok.any():
+            A = np.stack([np.ones(len(inside)), np.sqrt(inside)], 1)
+            coef = np.linalg.lstsq(A, R[ok].T, rcond=None)[0]
+            out["intercept_ci"] = np.percentile(coef[0], q).tolist()
+            out["slope_ci"] = np.percentile(coef[1], q).tolist()
+    return out
+
+
 def fit_fig2(finished, rows) -> dict:
-    """fits.json of zhang-fig2: :func:`radius_fit` and the outcome counts per (r, lam) (:func:`fig2_outcomes`)."""
+    """fits.json of zhang-fig2: :func:`radius_fit`, its bootstrap over draws (:func:`radius_bootstrap`) and the
+    outcome counts per (r, lam) (:func:`fig2_outcomes`)."""
     data = radius_fit(saved_rows(rows))
+    data["radius_bootstrap"] = radius_bootstrap(finished)
     data["outcomes"] = {outcome_key(r, lam): v for (r, lam), v in sorted(fig2_outcomes(finished).items())}
     return {"fits.json": data}
 
