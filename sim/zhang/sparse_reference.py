@@ -23,9 +23,10 @@ def risk_grad_one(W: list[np.ndarray], omegas: list[np.ndarray], X: np.ndarray, 
 
 
 def agd_one(W0: list[np.ndarray], omegas: list[np.ndarray], X: np.ndarray, y: np.ndarray, eta: float, beta: float,
-            max_iter: int, tol: float) -> tuple[list[np.ndarray], int, bool]:
+            max_iter: int, tol: float, on_step=None) -> tuple[list[np.ndarray], int, bool]:
     """Sec. 5's variant of Algorithm 1: whole data each step; stop when ||W(t+1) - W(t)|| / ||W(t)|| < tol.
-    A step whose weights are not finite ends the run there (returned with stopped = False: diverged)."""
+    A step whose weights are not finite ends the run there (returned with stopped = False: diverged).
+    ``on_step(t, W)``, if given, sees the weights after each step t (to record an error along the way)."""
     W = [w.copy() for w in W0]
     W_prev = [w.copy() for w in W0]
     for t in range(1, max_iter + 1):
@@ -34,6 +35,8 @@ def agd_one(W0: list[np.ndarray], omegas: list[np.ndarray], X: np.ndarray, y: np
         change = np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(W_new, W)))
         norm = np.sqrt(sum((w ** 2).sum() for w in W))
         W_prev, W = W, W_new
+        if on_step is not None:
+            on_step(t, W)
         if not all(np.isfinite(w).all() for w in W):
             return W, t, False
         if change / max(norm, 1e-300) < tol:
