@@ -344,17 +344,22 @@ def _problem(cell, trials: int, noise: float = 0.0, runs_per_draw: int = 1, layo
 
 
 # ------------------------------------------------------------------------------------------- Fig. 2
+def fig2_starts(cell, seed: int, device: str):
+    """The draws and starts of a zhang-fig2 cell: ``cell.trials`` draws, each shared by the distances of
+    ``cell.lams`` (run g P + p: draw g at distance p), W(0) at that distance from W* (``cell.init``)."""
+    lams = np.asarray(cell.lams, float)
+    inst = make_instance(_problem(cell, cell.trials, runs_per_draw=len(lams)), seed, device)
+    lam_row = torch.as_tensor(np.tile(lams, cell.trials), dtype=inst.X.dtype, device=inst.X.device)
+    return inst, init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell.init)
+
+
 def run_fig2(cell: Fig2Cell, seed: int, device: str) -> dict[str, np.ndarray]:
     """Every distance of ``cell.lams`` from each draw (run g P + p: draw g, distance p).  ``err_at_90pct``: the
     error at 90 % of the cap (held after a stop), so that a run cut off by the cap can be told still converging
     from stalled (:func:`sim.zhang.fits.classify_fig2_runs`)."""
-    lams = np.asarray(cell.lams, float)
-    T = cell.trials
-    inst = make_instance(_problem(cell, T, runs_per_draw=len(lams)), seed, device)
-    lam_row = torch.as_tensor(np.tile(lams, T), dtype=inst.X.dtype, device=inst.X.device)
-    W0 = init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell.init)
+    inst, W0 = fig2_starts(cell, seed, device)
     res = run_agd(inst, W0, _agd(cell, record_every=max(cell.max_iter // 10, 1)))
-    return {"lam": np.tile(lams, T), "rel_err": res.rel_err, "iters": res.iters, "stopped": res.stopped,
+    return {"lam": np.tile(np.asarray(cell.lams, float), cell.trials), "rel_err": res.rel_err, "iters": res.iters, "stopped": res.stopped,
             "diverged": res.diverged, "success": res.rel_err < SUCCESS, "err_at_90pct": res.history[:, -2]}
 
 
@@ -557,12 +562,8 @@ FAILURE_KINDS = ("cap_converging", "cap_stalled", "permuted", "stopped_wrong", "
 
 
 def run_fig2_cap(cell: Fig2CapCell, seed: int, device: str) -> dict[str, np.ndarray]:
-    lams = np.asarray(cell.lams, float)
-    T = cell.trials
-    inst = make_instance(_problem(cell, T, runs_per_draw=len(lams)), seed, device)  # as run_fig2
-    lam_row = torch.as_tensor(np.tile(lams, T), dtype=inst.X.dtype, device=inst.X.device)
-    W0 = init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell.init)
-    out = {"lam": np.tile(lams, T)}
+    inst, W0 = fig2_starts(cell, seed, device)  # as run_fig2
+    out = {"lam": np.tile(np.asarray(cell.lams, float), cell.trials)}
     Ey2 = inst.y.pow(2).mean(-1).cpu().numpy()
     for cap in cell.caps:
         res = run_agd(inst, W0, _agd(cell, max_iter=cap, record_every=cap // 10))

@@ -1,8 +1,8 @@
 """Runs of a saved zhang-fig2 folder re-run one by one with the per-trial numpy oracle: the second computation
 behind the paper-size Fig. 2 row (is a failure a real stall, or the engine's?).
 
-For each chosen r the runs are rebuilt as :func:`sim.zhang.diagrams.run_fig2` builds them (the same
-``SparseProblem``, cell seed and ``init_at_distance`` start), then run by
+For each chosen r the runs are rebuilt by :func:`sim.zhang.diagrams.fig2_starts`, as ``run_fig2`` builds them
+(the same draws and starts from the cell's seed), then run by
 :func:`sim.zhang.sparse_reference.agd_one` -- float64, the paper's coordinates (one r-vector per neuron), its
 own loop, stopping rule and divergence test -- to the same cap.  Its final error, its error at 90 % of the cap
 and how it stopped are classified by :func:`sim.zhang.fits.classify_fig2_runs`, as the engine's runs are, and
@@ -40,17 +40,11 @@ def pick_runs(arr: dict, n: int) -> list[int]:
 
 def oracle_run(cell, seed: int, run: int) -> dict:
     """Run ``run`` of ``cell`` (seeded ``seed``, as the sweep seeds it) by the numpy oracle, to the cell's cap."""
-    import torch
+    from sim.zhang.diagrams import fig2_starts
+    from sim.zhang.sparse_teacher import free_index
 
-    from sim.zhang.diagrams import _problem
-    from sim.zhang.sparse_teacher import free_index, init_at_distance, make_instance, relative_error
-
-    lams = np.asarray(cell.lams, float)
-    P = len(lams)
-    inst = make_instance(_problem(cell, cell.trials, runs_per_draw=P), seed, "cpu")
-    lam_row = torch.as_tensor(np.tile(lams, cell.trials), dtype=inst.X.dtype)
-    W0 = init_at_distance(inst.W_star, inst.M, lam_row, seed + 1, where=cell.init)
-    g = run // P
+    inst, W0 = fig2_starts(cell, seed, "cpu")
+    g = run // len(cell.lams)
     idx = free_index(inst.M)[run].numpy()
     omegas = [idx[j] for j in range(cell.K)]
     X, y = inst.X[g].numpy(), inst.y[run].numpy()
@@ -82,7 +76,6 @@ def oracle_run(cell, seed: int, run: int) -> dict:
     rec["success"] = bool(finite and e < SUCCESS)
     rec["kind"] = str(classify_fig2_runs({k: np.array([v]) for k, v in rec.items()})[0])
     rec["seconds"] = round(time.perf_counter() - t0, 1)
-    _ = torch  # the instance is drawn by torch, as the sweep draws it
     return rec
 
 
