@@ -10,7 +10,8 @@ fit step saved (``fits.json``, ``nstar_fits.json``: every fitted number and ever
   interval over draws and its line against sqrt(r), with why an r has none;
 * ``fig3``: (a) median relative error against iterations per r (AGD solid, GD dashed); (b) convergence rate
   nu against sqrt(r) with 95 % intervals;
-* ``fig4``: success-rate heat map over N x r (log axes) with N* per r and its line (``fits.json``);
+* ``fig4``: success-rate heat map over N x r (log axes) with N* per r, its bootstrap interval and its line
+  (``fits.json``);
 * ``fig4-nstar``: N* against r per AGD budget, from ``nstar_fits.json``;
 * ``fig5``: relative error against sqrt(r), one line per noise level;
 * ``fig6``: test error against remaining parameters (%), one line per N, the teacher's r*/d marked;
@@ -231,14 +232,22 @@ def _fig4(results, manifest, cells, rows):
     fig.colorbar(im, ax=ax, label="success rate (error < 1e-4)")
     r_, n_ = np.array(fits["r"], float), np.array(fits["N_star"], float)
     ok = np.isfinite(n_)
-    ax.plot(r_[ok], n_[ok], "o", color="tab:orange", mec="k", ms=7, label="N*: success crosses 1/2")
+    boot = fits.get("nstar_bootstrap", {}).get("per_r", {})
+    if boot and ok.any():  # 95 % bootstrap over the runs of each cell; an open end drawn at the grid's edge
+        ci = np.clip(np.array([boot[f"r={int(r)}"]["ci"] for r in r_[ok]], float), ys[0], ys[-1])
+        ax.errorbar(r_[ok], n_[ok], yerr=[n_[ok] - ci[:, 0], ci[:, 1] - n_[ok]], fmt="o", color="tab:orange",
+                    mec="k", ms=7, capsize=3, label="N*: success crosses 1/2 (95 % bootstrap)")
+    else:
+        ax.plot(r_[ok], n_[ok], "o", color="tab:orange", mec="k", ms=7, label="N*: success crosses 1/2")
     f = fits["fit_vs_r"]
     if np.isfinite(f["slope"]):
         rr = np.geomspace(_edges(xs)[0], _edges(xs)[-1], 100)
         nn = f["intercept"] + f["slope"] * rr
         inside = (nn > _edges(ys)[0]) & (nn < _edges(ys)[-1])
         ax.plot(rr[inside], nn[inside], "--", color="tab:orange", lw=2,
-                label=f"line fit N* = {f['intercept']:.0f} {f['slope']:+.2f} r ({f['points']} points)")
+                label=f"line fit N* = {f['intercept']:.0f} {f['slope']:+.2f} r ({f['points']} points"
+                      + (", slope 95 % [{:.2f}, {:.2f}])".format(*fits["nstar_bootstrap"]["slope_ci"])
+                         if np.isfinite(fits.get("nstar_bootstrap", {}).get("slope_ci", [np.nan])[0]) else ")"))
     ax.legend(loc="upper left")
     ax.set(xlabel="r (inputs per neuron)", ylabel="N (training samples)",
            title="success rate over N x r, N* per r and its line fit")

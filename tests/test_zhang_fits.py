@@ -161,7 +161,8 @@ def test_radius_bootstrap_is_exact_when_every_draw_agrees_and_marks_the_grid_edg
     finished = [_fig2_cell_with(4, same), _fig2_cell_with(9, [[1, 0, 0]] * 6),  # crosses at 1.5
                 _fig2_cell_with(16, [[1, 1, 1]] * 6), _fig2_cell_with(25, [[0, 0, 0]] * 6)]
     out = radius_bootstrap(finished, n_boot=200)
-    assert out["per_r"]["r=4"] == {"radius": 3.0, "ci": [3.0, 3.0], "beyond_grid": 0.0, "below_grid": 0.0, "draws": 6}
+    assert out["per_r"]["r=4"] == {"radius": 3.0, "ci": [3.0, 3.0], "grid_bracket": [2.0, 4.0], "beyond_grid": 0.0,
+                                   "below_grid": 0.0, "draws": 6}
     assert out["per_r"]["r=9"]["ci"] == [1.5, 1.5]
     assert out["per_r"]["r=16"]["radius"] == np.inf and out["per_r"]["r=16"]["beyond_grid"] == 1.0
     assert out["per_r"]["r=25"]["radius"] == -np.inf and out["per_r"]["r=25"]["below_grid"] == 1.0
@@ -183,3 +184,31 @@ def test_radius_bootstrap_resamples_whole_draws_and_covers_the_point_estimate():
     with pytest.raises(ValueError, match="draws x distances"):
         cell, arr = _fig2_cell_with(4, rows)
         radius_bootstrap([(cell, {**arr, "lam": arr["lam"][::-1].copy()})])
+
+
+def test_nstar_grid_bootstrap_exact_for_all_or_nothing_cells_and_edges_marked():
+    from sim.zhang.diagrams import Fig4Cell
+    from sim.zhang.fits import nstar_grid_bootstrap
+
+    def cell(r, N, ok):
+        c = Fig4Cell(K=5, d=100, eta=0.5, beta=0.2, max_iter=100, tol=1e-8, N=N, r=r, lam=0.5, trials=len(ok))
+        return c, {"success": np.array(ok, bool)}
+
+    rng = np.random.default_rng(0)
+    mixed = rng.random(30) < 0.5
+    finished = [cell(10, 50, [0] * 8), cell(10, 100, [1] * 8), cell(20, 200, [1] * 8), cell(20, 100, [0] * 8),
+                cell(30, 100, [0] * 8), cell(30, 200, [0] * 8), cell(40, 100, [1] * 8), cell(40, 200, [1] * 8),
+                cell(50, 100, [0] * 30), cell(50, 200, mixed), cell(50, 400, [1] * 30)]
+    out = nstar_grid_bootstrap(finished, n_boot=300)
+    assert out["per_r"]["r=10"]["N_star"] == 75.0 and out["per_r"]["r=10"]["ci"] == [75.0, 75.0]
+    assert out["per_r"]["r=10"]["grid_bracket"] == [50.0, 100.0]  # what the interval does not see
+    assert np.isnan(out["per_r"]["r=30"]["grid_bracket"]).all()
+    assert out["per_r"]["r=20"]["ci"] == [150.0, 150.0]  # cells given out of order: sorted by N
+    assert out["per_r"]["r=30"]["N_star"] == np.inf and out["per_r"]["r=30"]["beyond_grid"] == 1.0
+    assert out["per_r"]["r=40"]["N_star"] == -np.inf and out["per_r"]["r=40"]["below_grid"] == 1.0
+    lo, hi = out["per_r"]["r=50"]["ci"]
+    assert 100 <= lo < hi <= 400 and lo <= out["per_r"]["r=50"]["N_star"] <= hi
+    assert out["fit_r"] == [10, 20, 50]
+    # with r = 50 left out, the line through (10, 75) and (20, 150) has slope 7.5 in every resample
+    two = nstar_grid_bootstrap(finished[:4], n_boot=50)
+    assert np.allclose(two["slope_ci"], [7.5, 7.5]) and np.allclose(two["intercept_ci"], [0.0, 0.0])

@@ -5,7 +5,7 @@
 * ``convergence_rate``: the per-step contraction nu = exp(slope of log error) of a linearly converging run;
 * ``radius_fit`` (Fig. 2): the radius of the convex region per r and its line against sqrt(r);
   ``radius_bootstrap``: their intervals, resampling the draws;
-* ``transition_fit`` (Fig. 4): N* per r and its line against r;
+* ``transition_fit`` (Fig. 4): N* per r and its line against r; ``nstar_grid_bootstrap``: their intervals;
 * ``classify_fig2_runs`` / ``fig2_outcomes`` (Fig. 2): how each run ended (success, cut off by the cap while
   converging, stalled, stopped away from W*, diverged) and the counts per (r, lam);
 * ``fit_fig2`` ... ``fit_tensor_init``: each diagram's fit step, ``(finished cells, summary rows) ->
@@ -200,23 +200,78 @@ def radius_bootstrap(finished, n_boot: int = 2000, seed: int = 0, level: float =
         b = np.array([_crossing_or_edge(lams, rt) for rt in rates])
         boot[int(cell.r)] = b
         lo, hi = np.percentile(b, q, method="inverted_cdf")
-        per_r[f"r={int(cell.r)}"] = {"radius": _crossing_or_edge(lams, S.mean(0)), "ci": [float(lo), float(hi)],
+        point = _crossing_or_edge(lams, S.mean(0))
+        per_r[f"r={int(cell.r)}"] = {"radius": point, "ci": [float(lo), float(hi)], "grid_bracket": _bracket(lams, point),
                                      "beyond_grid": float(np.mean(b == np.inf)),
                                      "below_grid": float(np.mean(b == -np.inf)), "draws": int(len(S))}
     inside = [r for r in boot if np.isfinite(per_r[f"r={r}"]["radius"])]
-    out = {"n_boot": n_boot, "level": level, "resampled": "draws (each with all its distances)", "per_r": per_r,
-           "fit_r": inside, "slope_ci": [np.nan, np.nan], "intercept_ci": [np.nan, np.nan],
+    return {"n_boot": n_boot, "level": level, "resampled": "draws (each with all its distances)", "per_r": per_r,
+            **_line_intervals(boot, inside, np.sqrt, q)}
+
+
+def _line_intervals(boot: dict, inside: list, x_of_r, q) -> dict:
+    """The line y = a + b x(r) over the r in ``inside`` refitted on every resample (``boot``: r -> values per
+    resample) where all of them are finite: percentile intervals of a and b, and the fraction of resamples used."""
+    out = {"fit_r": inside, "slope_ci": [np.nan, np.nan], "intercept_ci": [np.nan, np.nan],
            "slope_defined_fraction": 0.0}
     if len(inside) >= 2:
         R = np.stack([boot[r] for r in inside], 1)
         ok = np.isfinite(R).all(1)
         out["slope_defined_fraction"] = float(ok.mean())
         if ok.any():
-            A = np.stack([np.ones(len(inside)), np.sqrt(inside)], 1)
+            A = np.stack([np.ones(len(inside)), x_of_r(np.asarray(inside, float))], 1)
             coef = np.linalg.lstsq(A, R[ok].T, rcond=None)[0]
             out["intercept_ci"] = np.percentile(coef[0], q).tolist()
             out["slope_ci"] = np.percentile(coef[1], q).tolist()
     return out
+
+
+def nstar_grid_bootstrap(finished, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """Uncertainty of the Fig. 4 N* read off the (r, N) grid (:func:`transition_fit`): every (r, N) cell has its
+    own draws, so each cell's runs are resampled on their own; per r a percentile interval of N* (+inf: the
+    rate stays below 1/2 up to the largest N; -inf: at or above 1/2 from the smallest), and the line N* = a + b r
+    refitted per resample over the r whose N* lies inside the grid.  ``grid_bracket``: the grid points around
+    N*; the interval covers the sampling of runs, not the interpolation between them."""
+    rng = np.random.default_rng(seed)
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    by_r: dict[int, list] = {}
+    for cell, arr in finished:
+        by_r.setdefault(int(cell.r), []).append((int(cell.N), np.asarray(arr["success"], bool)))
+    per_r, boot = {}, {}
+    for r in sorted(by_r):
+        cols = sorted(by_r[r], key=lambda c: c[0])
+        Ns = np.array([N for N, _ in cols], float)
+        rates = np.stack([ok[rng.integers(0, len(ok), (n_boot, len(ok)))].mean(1) for _, ok in cols], 1)
+        b = np.array([_rise_or_edge(Ns, rt) for rt in rates])
+        boot[r] = b
+        lo, hi = np.percentile(b, q, method="inverted_cdf")
+        point = _rise_or_edge(Ns, np.array([ok.mean() for _, ok in cols]))
+        per_r[f"r={r}"] = {"N_star": point, "ci": [float(lo), float(hi)], "grid_bracket": _bracket(Ns, point),
+                           "beyond_grid": float(np.mean(b == np.inf)),
+                           "below_grid": float(np.mean(b == -np.inf)), "runs_per_N": [int(len(ok)) for _, ok in cols]}
+    inside = [r for r in boot if np.isfinite(per_r[f"r={r}"]["N_star"])]
+    return {"n_boot": n_boot, "level": level, "resampled": "runs within each (r, N) cell", "per_r": per_r,
+            **_line_intervals(boot, inside, lambda x: x, q)}
+
+
+def _bracket(x, value) -> list[float]:
+    """The grid points on either side of an interpolated crossing (the grid's resolution, which a bootstrap over
+    runs does not see: between a cell where every run fails and one where every run succeeds, every resample
+    crosses at the same interpolated point); [nan, nan] for a crossing off the grid."""
+    x = np.sort(np.asarray(x, float))
+    if not np.isfinite(value):
+        return [np.nan, np.nan]
+    i = int(np.searchsorted(x, value, side="left"))
+    return [float(x[max(i - 1, 0)]) if x[min(i, len(x) - 1)] != value else float(value), float(x[min(i, len(x) - 1)])]
+
+
+def _rise_or_edge(Ns, rate) -> float:
+    """:func:`crossing` of a rising success rate, with a rate below 1/2 on the whole grid as +inf and one at or
+    above 1/2 from the smallest N as -inf."""
+    c = crossing(Ns, rate, decreasing=False)
+    if np.isfinite(c):
+        return c
+    return -np.inf if rate[0] >= 0.5 else np.inf
 
 
 def fit_fig2(finished, rows) -> dict:
@@ -241,8 +296,9 @@ def fit_fig3(finished, rows) -> dict:
 
 
 def fit_fig4(finished, rows) -> dict:
-    """fits.json of zhang-fig4: :func:`transition_fit` (N* per r, its line against r)."""
-    return {"fits.json": transition_fit(saved_rows(rows))}
+    """fits.json of zhang-fig4: :func:`transition_fit` (N* per r, its line against r) and its intervals
+    (:func:`nstar_grid_bootstrap`)."""
+    return {"fits.json": {**transition_fit(saved_rows(rows)), "nstar_bootstrap": nstar_grid_bootstrap(finished)}}
 
 
 def fit_fig5(finished, rows) -> dict:
