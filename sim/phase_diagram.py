@@ -8,6 +8,7 @@
     python -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --help   # the scale's own options
     python -m sim.phase_diagram --all --scale quick      # every registered diagram (finished ones are reused)
     python -m sim.phase_diagram --diagram zhang-fig4 --scale paper --root figures/data   # hours; kept by git
+    python -m sim.phase_diagram --diagram zhang-fig4 --scale paper --root figures/data --status   # how far it got
 
 Each diagram's scale is a typed configuration; its fields are options of this command (shown by
 ``--diagram NAME --help``), with the chosen scale's values as defaults.  A run with changed fields gets its
@@ -22,6 +23,7 @@ the fit step's JSON (fits.json ...) and the figure, drawn from the saved data by
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 
 from sim.core import config, registry
-from sim.core.sweep import RESULTS_ROOT, ResultsError, SweepSpec, cell_record, read_summary, run, scale_config
+from sim.core.sweep import RESULTS_ROOT, ResultsError, SweepSpec, cell_record, read_summary, run, scale_config, status
 from theory.core.cli import Parser, fail, output_folder, positive_int
 
 DEFAULT = "lrr-phase-d-sigma"
@@ -54,7 +56,10 @@ def _print_list() -> None:
 
 def _print_summary(path: Path, columns: tuple[str, ...] = (), legend: dict[str, str] | None = None) -> None:
     """The summary table, then one line per printed column that the diagram explains."""
-    rows = read_summary(path / "summary.csv")
+    _print_rows(read_summary(path / "summary.csv"), columns, legend)
+
+
+def _print_rows(rows: list[dict], columns: tuple[str, ...] = (), legend: dict[str, str] | None = None) -> None:
     cols = list(columns) or ["d", "n", "sigma", "quadrant", "method", "trials", "rate", "ci_low", "ci_high",
                              "predicted", "mask_correct", "dense_w1_flips"]
     cols = [c for c in cols if c in rows[0]]
@@ -100,6 +105,9 @@ def _parser() -> Parser:
                    help="finish or reuse the results folder of this same run (the default anyway: a folder of the same "
                         "diagram, scale, parameters, seed and device is always finished or reused; any other is refused)")
     p.add_argument("--seed", type=int, default=0, help="master seed (cell seeds are derived from it)")
+    p.add_argument("--status", action="store_true",
+                   help="report on this run's folder without computing or writing anything: the cells finished and "
+                        "missing, and the summary and fit of the finished cells (a long run in progress, or stopped)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-figure", action="store_true", help="save the data only (draw later: python -m figures.draw FOLDER)")
     return p
@@ -138,11 +146,41 @@ def main(argv=None) -> int:
         return fail(p.prog, "--out names one folder; with --all each diagram gets its default folder")
     if args.out is not None and args.root is not None:
         return fail(p.prog, "--out names the folder itself; --root only the parent of the default one: give one of them")
+    if args.status:
+        if args.all:
+            return fail(p.prog, "--status reports on one run: name it with --diagram (and its scale and fields)")
+        return _status(p, args, changes)
     for name in names:
         code = _run_one(p, args, name, changes)
         if code:
             return code
     return 0
+
+
+def _status(p, args, changes: tuple) -> int:
+    diagram = registry.get(args.diagram)
+    try:
+        st = status(SweepSpec(args.diagram, args.scale, args.seed, args.device, changes), out=args.out,
+                    root=Path(args.root) if args.root is not None else RESULTS_ROOT)
+    except (ValueError, ResultsError) as exc:
+        return fail(p.prog, str(exc))
+    n = len(st.finished) + len(st.missing)
+    took = sum(st.seconds.values())
+    print(f"{st.out}: {len(st.finished)} of {n} cells finished ({took / 3600:.2f} h of cell time)"
+          + (f"; missing: {', '.join(st.missing)}" if st.missing else "; complete"))
+    if st.rows:
+        print()
+        _print_rows(st.rows, diagram.columns, diagram.legend)
+    for name, data in st.fits.items():
+        print(f"\n{name} over the finished cells only (not written):")
+        for key, value in data.items():
+            text = json.dumps(value, default=_plain)
+            print(f"  {key}: {text if len(text) <= 400 else text[:400] + ' ...'}")
+    return 0
+
+
+def _plain(v):
+    return v.tolist() if hasattr(v, "tolist") else str(v)
 
 
 def _run_one(p, args, name: str, changes: tuple) -> int:

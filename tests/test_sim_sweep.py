@@ -328,3 +328,23 @@ def test_root_puts_the_default_folder_under_it_and_excludes_out(tmp_path, capsys
     assert (root / "sim" / f"{TINY}-quick-seed0" / "summary.csv").is_file()
     assert phase_diagram.main([*args, "--root", str(root), "--out", str(tmp_path / "o")]) == 2
     assert "--root" in capsys.readouterr().err
+
+
+def test_status_reports_finished_and_missing_cells_and_writes_nothing(tmp_path, capsys):
+    """--status: the cells finished and missing, and the summary of the finished ones, of a run stopped half way;
+    nothing is written (no summary.csv appears where the run has none); a folder with no run is a one-line error."""
+    out = tmp_path / "run"
+    args = ["--diagram", TINY, "--workers", "1", "--no-progress", "--no-figure", "--out", str(out)]
+    assert phase_diagram.main(args) == 0
+    cells = sorted((out / "cells").glob("*.npz"))
+    assert len(cells) >= 2
+    cells[0].unlink()
+    (out / "summary.csv").unlink()
+    before = sorted(p.name for p in out.rglob("*"))
+    capsys.readouterr()
+    assert phase_diagram.main([*args, "--status"]) == 0
+    text = capsys.readouterr().out
+    assert f"{len(cells) - 1} of {len(cells)} cells finished" in text and f"missing: {cells[0].stem}" in text
+    assert sorted(p.name for p in out.rglob("*")) == before  # read only
+    assert phase_diagram.main([*args[:-1], str(tmp_path / "nothing"), "--status"]) == 2
+    assert "holds no run yet" in capsys.readouterr().err

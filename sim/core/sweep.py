@@ -301,6 +301,52 @@ def run(spec: SweepSpec, out: Path | None = None, workers: int = 1, resume: bool
         return _run_locked(spec, diagram, params, cells, out, workers, resume, scheduler, progress)
 
 
+@dataclass(frozen=True)
+class Status:
+    """A run's folder as it stands, read without a lock and without writing: the finished cells' summary rows
+    and fit (as the finished run would compute them, over these cells only) and the keys still missing."""
+
+    out: Path
+    finished: list
+    missing: list
+    rows: list
+    fits: dict
+    seconds: dict
+
+
+def status(spec: SweepSpec, out: Path | None = None, root: Path = RESULTS_ROOT) -> Status:
+    """What the run ``spec`` has finished so far (a long run in progress, or one stopped on another machine):
+    its folder must hold this same run; nothing is computed but the summary and fit of the finished cells."""
+    diagram = get(spec.diagram)
+    cfg = scale_config(diagram, spec.scale, spec.changes)
+    params = params_of(cfg)
+    cells = diagram.cells(cfg)
+    out = Path(out) if out is not None else default_out(spec, root)
+    mpath = out / "manifest.json"
+    if not mpath.is_file():
+        raise ResultsError(f"{out} holds no run yet (no manifest.json): nothing to report")
+    try:
+        manifest = json.loads(mpath.read_text())
+        found = {k: manifest[k] for k in spec.identity(params)}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
+    require_same(found, spec.identity(params), f"{out} holds a different run")
+    check_cells(out, spec, cells)
+    finished, missing, seconds = [], [], {}
+    for c in cells:
+        path = out / "cells" / f"{cell_key(c)}.npz"
+        if path.is_file():
+            arrays, _, prov = read_cell_full(path)
+            finished.append((c, arrays))
+            if prov is not None:
+                seconds[cell_key(c)] = prov["seconds"]
+        else:
+            missing.append(cell_key(c))
+    rows = diagram.summarize(finished) if finished else []
+    fits = diagram.fit(finished, rows) if finished and diagram.fit is not None else {}
+    return Status(out, finished, missing, rows, fits, seconds)
+
+
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
