@@ -10,7 +10,7 @@ compared with what the folder saved.  Only the draw of data and starts is shared
 
     python -m sim.zhang.fig2_oracle --results figures/data/sim/zhang-fig2-paper-seed0-0914e25a --rs 300,500 --runs 2
 
-picks per r the engine's failures first (in run order), then its successes from the largest distance down, and
+picks per r the engine's failures first (in run order), then its successes from the most iterations down, and
 writes ``oracle_vs_engine.json`` (per run both outcomes, iterations, errors, seconds) to --out.  At K = 5,
 d = 500, N = 3000 the oracle takes about 25-40 ms per step on one core: minutes per run.
 """
@@ -29,12 +29,12 @@ from sim.zhang.sparse_reference import agd_one
 
 
 def pick_runs(arr: dict, n: int) -> list[int]:
-    """``n`` runs of a saved zhang-fig2 cell: its failures in run order, then its successes from the largest
-    distance down."""
+    """``n`` runs of a saved zhang-fig2 cell: its failures in run order, then its successes from the most
+    iterations down (the runs closest to the cap)."""
     kind = classify_fig2_runs(arr)
     fails = [int(i) for i in np.flatnonzero(kind != "success")]
     ok = [int(i) for i in np.flatnonzero(kind == "success")]
-    ok.sort(key=lambda i: (-float(arr["lam"][i]), i))
+    ok.sort(key=lambda i: (-int(arr["iters"][i]), i))
     return (fails + ok)[:n]
 
 
