@@ -67,7 +67,8 @@ gpu-check: $(STAMP)
 paper-zhang: $(STAMP)
 	$(PY) -m sim.phase_diagram --diagram zhang-fig2 --scale paper --trials 20 --root figures/data --no-progress
 	$(PY) -m sim.phase_diagram --diagram zhang-fig5 --scale paper --root figures/data --no-progress
-	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 300,500 --lams 1,4,16 --trials 5 --caps 10000,50000 --root figures/data --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 300 --lams 1,8 --trials 3 --caps 10000,50000 --root figures/data --no-progress
+	$(PY) -m sim.phase_diagram --diagram zhang-fig2-cap --scale paper --rs 500 --lams 1,8 --trials 3 --caps 10000,50000 --root figures/data --no-progress
 	$(PY) -m sim.phase_diagram --diagram zhang-fig4 --scale paper --root figures/data --no-progress
 
 clean:
