@@ -10,7 +10,7 @@ compared with what the folder saved.  Only the draw of data and starts is shared
 
     python -m sim.zhang.fig2_oracle --results figures/data/sim/zhang-fig2-paper-seed0-0914e25a --rs 300,500 --runs 2
 
-picks per r the engine's failures first (in run order), then its successes from the most iterations down, and
+picks per r the engine's failures first (one of each outcome class in turn), then its successes from the most iterations down, and
 writes ``oracle_vs_engine.json`` (per run both outcomes, iterations, errors, seconds) to --out.  At K = 5,
 d = 500, N = 3000 the oracle takes about 25-40 ms per step on one core: minutes per run.
 """
@@ -18,21 +18,23 @@ d = 500, N = 3000 the oracle takes about 25-40 ms per step on one core: minutes 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from sim.zhang.fits import SUCCESS, classify_fig2_runs
+from sim.zhang.fits import FIG2_KINDS, SUCCESS, classify_fig2_runs
 from sim.zhang.sparse_reference import agd_one
 
 
 def pick_runs(arr: dict, n: int) -> list[int]:
-    """``n`` runs of a saved zhang-fig2 cell: its failures in run order, then its successes from the most
-    iterations down (the runs closest to the cap)."""
+    """``n`` runs of a saved zhang-fig2 cell: its failures, taking one of each outcome class in turn (in run order
+    within a class), then its successes from the most iterations down (the runs closest to the cap)."""
     kind = classify_fig2_runs(arr)
-    fails = [int(i) for i in np.flatnonzero(kind != "success")]
+    by_kind = [[int(i) for i in np.flatnonzero(kind == k)] for k in FIG2_KINDS if k != "success"]
+    fails = [i for turn in itertools.zip_longest(*by_kind) for i in turn if i is not None]
     ok = [int(i) for i in np.flatnonzero(kind == "success")]
     ok.sort(key=lambda i: (-int(arr["iters"][i]), i))
     return (fails + ok)[:n]
