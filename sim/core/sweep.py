@@ -177,6 +177,19 @@ def config_from_params(diagram: Diagram, params: dict):
     return from_dict(type(next(iter(diagram.scales.values()))), params)
 
 
+def _same_run(out: Path, spec: SweepSpec, params: dict, cells: list) -> dict:
+    """The manifest of ``out``, checked to hold the run ``spec`` (and its cell files to be this run's cells)."""
+    mpath = out / "manifest.json"
+    try:
+        manifest = json.loads(mpath.read_text())
+        found = {k: manifest[k] for k in spec.identity(params)}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
+    require_same(found, spec.identity(params), f"{out} holds a different run")
+    check_cells(out, spec, cells)
+    return manifest
+
+
 def prepare(out: Path, spec: SweepSpec, params: dict, cells: list, resume: bool = False) -> dict:
     """Create the folder or check that an existing one holds this same run (then it is finished or reused,
     with or without ``resume``).  Returns the manifest.  Call it holding :func:`folder_lock`."""
@@ -186,14 +199,7 @@ def prepare(out: Path, spec: SweepSpec, params: dict, cells: list, resume: bool 
         if not mpath.is_file():
             raise ResultsError(f"{out} is not a results folder of sim.phase_diagram (no manifest.json); "
                                f"refusing to write into it (choose another --out)")
-        try:
-            manifest = json.loads(mpath.read_text())
-            found = {k: manifest[k] for k in identity}
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
-        require_same(found, identity, f"{out} holds a different run")
-        check_cells(out, spec, cells)
-        return manifest
+        return _same_run(out, spec, params, cells)
     manifest = identity | {"title": None, "cells": [cell_key(c) for c in cells], "versions": provenance.versions(),
                            "git_commit": provenance.git_commit(), "machine": provenance.machine(spec.device),
                            "created": provenance.now()}
@@ -322,16 +328,9 @@ def status(spec: SweepSpec, out: Path | None = None, root: Path = RESULTS_ROOT) 
     params = params_of(cfg)
     cells = diagram.cells(cfg)
     out = Path(out) if out is not None else default_out(spec, root)
-    mpath = out / "manifest.json"
-    if not mpath.is_file():
+    if not (out / "manifest.json").is_file():
         raise ResultsError(f"{out} holds no run yet (no manifest.json): nothing to report")
-    try:
-        manifest = json.loads(mpath.read_text())
-        found = {k: manifest[k] for k in spec.identity(params)}
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ResultsError(f"corrupt manifest {mpath}: {exc}") from exc
-    require_same(found, spec.identity(params), f"{out} holds a different run")
-    check_cells(out, spec, cells)
+    _same_run(out, spec, params, cells)
     finished, missing, seconds = [], [], {}
     for c in cells:
         path = out / "cells" / f"{cell_key(c)}.npz"
