@@ -14,10 +14,11 @@ import shutil
 from pathlib import Path
 
 from figures.catalog import STANDALONE, drawer
+from sim.core.sweep import ARCHIVE_ROOT, RESULTS_ROOT
 from theory.core.cli import Parser, output_folder
 
 
-ROOTS = (Path("results") / "sim", Path("figures") / "data" / "sim")
+ROOTS = (RESULTS_ROOT / "sim", ARCHIVE_ROOT / "sim")  # this machine's runs, then the ones git keeps
 
 
 def saved_folder(name: str, roots: tuple[Path, ...] = ROOTS) -> Path | None:

@@ -161,7 +161,7 @@ def _status(p, args, changes: tuple) -> int:
     diagram = registry.get(args.diagram)
     try:
         st = status(SweepSpec(args.diagram, args.scale, args.seed, args.device, changes), out=args.out,
-                    root=Path(args.root) if args.root is not None else RESULTS_ROOT)
+                    root=args.root or RESULTS_ROOT)
     except (ValueError, ResultsError) as exc:
         return fail(p.prog, str(exc))
     n = len(st.finished) + len(st.missing)
@@ -189,7 +189,7 @@ def _run_one(p, args, name: str, changes: tuple) -> int:
         t0 = time.perf_counter()
         out = run(SweepSpec(name, args.scale, args.seed, args.device, changes), out=args.out, workers=args.workers,
                   resume=args.resume, scheduler=args.scheduler, progress=not args.no_progress,
-                  root=Path(args.root) if args.root is not None else RESULTS_ROOT)
+                  root=args.root or RESULTS_ROOT)
     except (KeyError, ValueError, TypeError, ResultsError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         return fail(p.prog, str(msg))

@@ -554,7 +554,8 @@ def summarize_tensor_init(finished):
 
 
 # ------------------------------------------------------------------------------------------- Fig. 2: cap check
-# The zhang-fig2 cells (same keys, hence same seeds, draws and starts) re-run under several iteration caps,
+# The zhang-fig2 cells (same keys, hence same seeds; the same draws and starts only when trials and lams are
+# those of the zhang-fig2 run, since both shape the random stream) re-run under several iteration caps,
 # each failure (relative error >= 1e-4) classified: ran to the cap without the stopping rule firing, split into
 # still converging (error at the cap at most 0.95 of its value at 90 % of the cap) and stalled; recovered up to a
 # relabelling of the neurons (possible when the supports coincide, r = d); stopped away from W*; diverged.
