@@ -412,9 +412,15 @@ def summarize_fig3(finished):
 
 
 # ------------------------------------------------------------------------------------------- Fig. 4
-def run_fig4(cell: Fig4Cell, seed: int, device: str) -> dict[str, np.ndarray]:
+def fig4_starts(cell, seed: int, device: str):
+    """The draws and starts of a zhang-fig4 cell: ``cell.trials`` draws, one run each, W(0) on the sphere of
+    relative radius ``cell.lam`` around W*."""
     inst = make_instance(_problem(cell, cell.trials), seed, device)
-    W0 = init_at_distance(inst.W_star, inst.M, cell.lam, seed + 1, where="sphere")
+    return inst, init_at_distance(inst.W_star, inst.M, cell.lam, seed + 1, where="sphere")
+
+
+def run_fig4(cell: Fig4Cell, seed: int, device: str) -> dict[str, np.ndarray]:
+    inst, W0 = fig4_starts(cell, seed, device)
     res = run_agd(inst, W0, _agd(cell))
     return {"rel_err": res.rel_err, "iters": res.iters, "success": res.rel_err < SUCCESS}
 
