@@ -239,6 +239,19 @@ def _fig4(results, manifest, cells, rows):
                     mec="k", ms=7, capsize=3, label="N*: success crosses 1/2 (95 % bootstrap)")
     else:
         ax.plot(r_[ok], n_[ok], "o", color="tab:orange", mec="k", ms=7, label="N*: success crosses 1/2")
+    logi = fits.get("nstar_logistic", {}).get("per_r", {})
+    lr = [(float(k[2:]), v) for k, v in logi.items() if np.isfinite(v.get("N_star", np.nan))]
+    if lr:  # the second estimator on the same counts: logistic in log N, profile-likelihood interval
+        rl = np.array([r for r, _ in lr]) * 1.04  # nudged right of the grid estimate
+        nl = np.array([v["N_star"] for _, v in lr])
+        cl = np.clip(np.array([v["ci"] for _, v in lr], float), ys[0], ys[-1])
+        cl = np.where(np.isnan(cl), np.array([ys[0], ys[-1]]), cl)
+        line = fits["nstar_logistic"].get("line") or {}
+        wf = line.get("weighted_fit") or {}
+        note = (f"; line {wf['slope']:.2f}({wf['slope_se_scaled']:.2f}) r = {wf['slope_over_K']:.2f} K r"
+                if wf else "")
+        ax.errorbar(rl, nl, yerr=[nl - cl[:, 0], cl[:, 1] - nl], fmt="s", color="tab:cyan", mec="k", ms=5,
+                    capsize=3, label=f"N*: logistic in log N (95 % profile likelihood{note})")
     f = fits["fit_vs_r"]
     if np.isfinite(f["slope"]):
         rr = np.geomspace(_edges(xs)[0], _edges(xs)[-1], 100)

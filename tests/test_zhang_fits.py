@@ -186,6 +186,33 @@ def test_radius_bootstrap_resamples_whole_draws_and_covers_the_point_estimate():
         radius_bootstrap([(cell, {**arr, "lam": arr["lam"][::-1].copy()})])
 
 
+def test_nstar_grid_logistic_recovers_a_known_transition_and_leaves_out_r_without_a_crossing():
+    from sim.zhang.diagrams import Fig4Cell
+    from sim.zhang.fits import nstar_grid_logistic
+
+    rng = np.random.default_rng(1)
+    Ns = (50, 100, 200, 300, 400, 600, 800)
+    finished = []
+    for r in (10, 20, 40, 80):  # true N* = 10 r (r = 80: 800, on the grid's last point ...)
+        for N in Ns:
+            p = 1 / (1 + np.exp(-12 * (np.log(N) - np.log(10 * r)))) if r < 80 else 0.0  # ... but r = 80 never succeeds
+            n = 400
+            c = Fig4Cell(K=5, d=100, eta=0.5, beta=0.2, max_iter=100, tol=1e-8, N=N, r=r, lam=0.5, trials=n)
+            finished.append((c, {"success": rng.random(n) < p}))
+    out = nstar_grid_logistic(finished)
+    for r in (10, 20, 40):
+        est = out["per_r"][f"r={r}"]
+        lo, hi = est["ci"]
+        assert lo < est["N_star"] < hi and abs(est["N_star"] / (10 * r) - 1) < 0.05
+        assert abs(est["N_star"] - 10 * r) < 1.5 * (hi - lo)  # 95 % intervals: within about 3 half-widths
+        assert not est["open"]
+    assert np.isnan(out["per_r"]["r=80"]["N_star"]) and "never crosses" in out["per_r"]["r=80"]["note"]
+    line = out["line"]
+    assert line["r"] == [10.0, 20.0, 40.0]
+    wf = line["weighted_fit"]
+    assert abs(wf["slope"] - 10) < 4 * wf["slope_se_scaled"] + 0.3 and wf["slope_over_K"] == pytest.approx(wf["slope"] / 5)
+
+
 def test_nstar_grid_bootstrap_exact_for_all_or_nothing_cells_and_edges_marked():
     from sim.zhang.diagrams import Fig4Cell
     from sim.zhang.fits import nstar_grid_bootstrap
