@@ -188,7 +188,7 @@ def test_radius_bootstrap_resamples_whole_draws_and_covers_the_point_estimate():
 
 def test_nstar_grid_logistic_recovers_a_known_transition_and_leaves_out_r_without_a_crossing():
     from sim.zhang.diagrams import Fig4Cell
-    from sim.zhang.fits import nstar_grid_logistic
+    from sim.zhang.nstar import nstar_grid_logistic
 
     rng = np.random.default_rng(1)
     Ns = (50, 100, 200, 300, 400, 600, 800)

@@ -700,7 +700,7 @@ register(Diagram(
     paper=P + " Fig. 4, eq. (8)",
     scales=_scales(Fig4Scale(), K=5, d=100, rs=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100),
                    Ns=(50, 100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000), trials=100, max_iter=10_000),
-    cells=fig4_cells, run_cell=run_fig4, summarize=summarize_fig4, fit=fits.fit_fig4, figure="zhang-fig4",
+    cells=fig4_cells, run_cell=run_fig4, summarize=summarize_fig4, fit=nstar.fit_grid, figure="zhang-fig4",
     columns=("r", "N", "success_rate", "ci_low", "ci_high", "median_rel_err")))
 
 register(Diagram(

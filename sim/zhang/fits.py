@@ -295,48 +295,6 @@ def fit_fig3(finished, rows) -> dict:
     return {"fits.json": data}
 
 
-def nstar_grid_logistic(finished, level: float = 0.95) -> dict:
-    """A second estimator of Fig. 4's N*, on the same counts as :func:`transition_fit`: per r a logistic in log N
-    fitted by maximum likelihood to the grid's success counts (:func:`sim.zhang.nstar.logistic_fit`; every
-    (r, N) cell has its own draws, so the counts are independent binomials), with its profile-likelihood
-    interval, which, unlike the bootstrap over runs, widens with the spacing of the grid around the crossing;
-    then the weighted line N* = a + b r through them (:func:`sim.zhang.nstar.nstar_line`, weights from the
-    intervals).  An r whose rate never crosses 1/2 on the grid, or whose interval is open, is listed and left
-    out of the line."""
-    from sim.zhang.nstar import logistic_fit, nstar_line
-
-    by_r: dict[int, list] = {}
-    K = None
-    for cell, arr in finished:
-        K = int(cell.K)
-        ok = np.asarray(arr["success"], bool)
-        by_r.setdefault(int(cell.r), []).append((int(cell.N), int(ok.sum()), int(ok.size)))
-    per_r, used = {}, []
-    for r in sorted(by_r):
-        N, k, n = (np.array(v) for v in zip(*sorted(by_r[r])))
-        try:
-            fit = logistic_fit(N, k, n, level)
-        except ValueError as exc:  # no crossing on the grid: all fail or all succeed
-            per_r[f"r={r}"] = {"N_star": float("nan"), "note": str(exc)}
-            continue
-        per_r[f"r={r}"] = {"N_star": fit["N_star"], "ci": [fit["profile_low"], fit["profile_high"]],
-                           "b": fit["b"], "open": fit["profile_open"]}
-        if np.isfinite(fit["N_star"]) and not fit["profile_open"]:
-            used.append((r, fit["N_star"], [fit["profile_low"], fit["profile_high"]]))
-    line = None
-    if len(used) >= 2:
-        r_, ns, ci = zip(*used)
-        line = nstar_line(list(r_), list(ns), list(ci), [], K, level)
-    return {"level": level, "interval": "profile likelihood (chi^2_1)", "per_r": per_r, "line": line}
-
-
-def fit_fig4(finished, rows) -> dict:
-    """fits.json of zhang-fig4: :func:`transition_fit` (N* per r, its line against r), its intervals
-    (:func:`nstar_grid_bootstrap`), and the second estimator on the same counts (:func:`nstar_grid_logistic`)."""
-    return {"fits.json": {**transition_fit(saved_rows(rows)), "nstar_bootstrap": nstar_grid_bootstrap(finished),
-                          "nstar_logistic": nstar_grid_logistic(finished)}}
-
-
 def fit_fig5(finished, rows) -> dict:
     """fits.json of zhang-fig5: per noise level, the median error and the error over the level against sqrt(r)."""
     rows = saved_rows(rows)

@@ -40,6 +40,7 @@ from scipy.stats import chi2
 
 from sim.core.config import param
 from sim.zhang.agd import AGD, run_agd
+from sim.zhang.fits import crossing, nstar_grid_bootstrap, saved_rows, transition_fit
 
 LEVEL = 0.95
 
@@ -401,6 +402,48 @@ def nstar_line(r, nstar, ci, boot, K: int, level: float = LEVEL) -> dict:
     return out
 
 
+def nstar_grid_logistic(finished, level: float = 0.95) -> dict:
+    """A second estimator of Fig. 4's N*, on the same counts as :func:`transition_fit`: per r a logistic in log N
+    fitted by maximum likelihood to the grid's success counts (:func:`logistic_fit`; every
+    (r, N) cell has its own draws, so the counts are independent binomials), with its profile-likelihood
+    interval, which, unlike the bootstrap over runs, widens with the spacing of the grid around the crossing;
+    then the weighted line N* = a + b r through them (:func:`nstar_line`, weights from the
+    intervals).  An r whose rate never crosses 1/2 on the grid, or whose interval is open, is listed and left
+    out of the line."""
+    by_r: dict[int, list] = {}
+    K = None
+    for cell, arr in finished:
+        K = int(cell.K)
+        ok = np.asarray(arr["success"], bool)
+        by_r.setdefault(int(cell.r), []).append((int(cell.N), int(ok.sum()), int(ok.size)))
+    per_r, used = {}, []
+    for r in sorted(by_r):
+        N, k, n = (np.array(v) for v in zip(*sorted(by_r[r])))
+        try:
+            fit = logistic_fit(N, k, n, level)
+        except ValueError as exc:  # no crossing on the grid: all fail or all succeed
+            per_r[f"r={r}"] = {"N_star": float("nan"), "note": str(exc)}
+            continue
+        per_r[f"r={r}"] = {"N_star": fit["N_star"], "ci": [fit["profile_low"], fit["profile_high"]],
+                           "b": fit["b"], "open": fit["profile_open"]}
+        if np.isfinite(fit["N_star"]) and not fit["profile_open"]:
+            used.append((r, fit["N_star"], [fit["profile_low"], fit["profile_high"]]))
+    line = None
+    if len(used) >= 2:
+        r_, ns, ci = zip(*used)
+        line = nstar_line(list(r_), list(ns), list(ci), [], K, level)
+    return {"level": level, "interval": "profile likelihood (chi^2_1)", "per_r": per_r, "line": line}
+
+
+def fit_grid(finished, rows) -> dict:
+    """The fit step of ``zhang-fig4`` (the (r, N) grid): ``fits.json`` with :func:`sim.zhang.fits.transition_fit`
+    (N* per r where success crosses 1/2, its line against r), its intervals
+    (:func:`sim.zhang.fits.nstar_grid_bootstrap`), and the second estimator on the same counts
+    (:func:`nstar_grid_logistic`)."""
+    return {"fits.json": {**transition_fit(saved_rows(rows)), "nstar_bootstrap": nstar_grid_bootstrap(finished),
+                          "nstar_logistic": nstar_grid_logistic(finished)}}
+
+
 # ------------------------------------------------------------------------------------------- engine
 class NestedDraws:
     """T draws of the Fig. 4 problem (teacher W*, teacher = student supports with r inputs per neuron,
@@ -583,7 +626,6 @@ def cell_estimates(cell: NstarCell, arr: dict, budget: Budget) -> dict:
     success rate interpolated linearly in N between grid points, :func:`sim.zhang.fits.crossing`) on the
     points of the doubling grid lo_factor K r 2^j that the bisection evaluated, and the failures split into
     cap hits, stops away from W* and divergences."""
-    from sim.zhang.fits import crossing
 
     name = budget_name(budget)
     N, S = arr[f"{name}__N"], arr[f"{name}__S"].astype(bool)
