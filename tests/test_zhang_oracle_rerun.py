@@ -10,22 +10,22 @@ from sim import phase_diagram
 from sim.zhang.oracle_rerun import classify_fig4_runs, compare_saved, crossing_cells, main, per_cell, pick_runs
 
 
-@pytest.fixture(scope="module")
-def fig2_folder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fig2") / "run"
-    assert phase_diagram.main(["--diagram", "zhang-fig2", "--rs", "30,60", "--lams", "1,16", "--trials", "2",
-                               "--max-iter", "600", "--workers", "1", "--no-progress", "--no-figure",
+def _saved(tmp_path_factory, diagram: str, *fields: str):
+    out = tmp_path_factory.mktemp(diagram) / "run"
+    assert phase_diagram.main(["--diagram", diagram, *fields, "--workers", "1", "--no-progress", "--no-figure",
                                "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def fig2_folder(tmp_path_factory):
+    return _saved(tmp_path_factory, "zhang-fig2", "--rs", "30,60", "--lams", "1,16", "--trials", "2", "--max-iter", "600")
 
 
 @pytest.fixture(scope="module")
 def fig4_folder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fig4") / "run"
-    assert phase_diagram.main(["--diagram", "zhang-fig4", "--rs", "5,10", "--Ns", "30,60,120,240", "--trials", "4",
-                               "--max-iter", "1500", "--workers", "1", "--no-progress", "--no-figure",
-                               "--out", str(out)]) == 0
-    return out
+    return _saved(tmp_path_factory, "zhang-fig4", "--rs", "5,10", "--Ns", "30,60,120,240", "--trials", "4",
+                  "--max-iter", "1500")
 
 
 def test_the_oracle_ends_each_picked_fig2_run_as_the_engine_did(fig2_folder):

@@ -64,19 +64,25 @@ def pick_runs(kind: np.ndarray, iters: np.ndarray, n: int, kinds: tuple[str, ...
     return (fails + ok)[:n]
 
 
-def oracle_run(diagram: str, cell, seed: int, run: int) -> dict:
-    """Run ``run`` of ``cell`` (seeded ``seed``, as the sweep seeds it) by the numpy oracle, to the cell's cap."""
+def cell_starts(diagram: str, cell, seed: int):
+    """The draws and starts of ``cell`` (seeded ``seed``, as the sweep seeds it), built by the figure's own
+    builder on the CPU."""
     from sim.zhang.diagrams import fig2_starts, fig4_starts
+
+    return (fig2_starts if diagram == "zhang-fig2" else fig4_starts)(cell, seed, "cpu")
+
+
+def oracle_run(diagram: str, cell, starts, run: int) -> dict:
+    """Run ``run`` of ``cell`` by the numpy oracle, to the cell's cap; ``starts``: :func:`cell_starts`."""
     from sim.zhang.sparse_teacher import free_index
 
-    inst, W0 = (fig2_starts if diagram == "zhang-fig2" else fig4_starts)(cell, seed, "cpu")
+    inst, W0 = starts
     per_draw = len(cell.lams) if diagram == "zhang-fig2" else 1
-    idx = free_index(inst.M)[run].numpy()
+    idx = free_index(inst.M[run:run + 1])[0].numpy()
     omegas = [idx[j] for j in range(cell.K)]
     X, y = inst.X[run // per_draw].numpy(), inst.y[run].numpy()
     W_star = inst.W_star[run].numpy()
     W_start = [W0[run, j].numpy()[om] for j, om in enumerate(omegas)]
-    del inst, W0
     at90 = int(0.9 * cell.max_iter)
     seen = {}
 
@@ -147,10 +153,11 @@ def compare_saved(folder: Path, rs: list[int], runs: int, say=print) -> list[dic
         cell = from_dict(cell_type, {k: v for k, v in rec.items() if k != "key"})
         seed = cell_seed(manifest["seed"], rec["key"])
         kind = _kinds(diagram, arr, cell.max_iter)
+        starts = cell_starts(diagram, cell, seed)  # once per cell: every picked run reads its own slice
         for i in pick_runs(kind, arr["iters"], runs, FIG2_KINDS if diagram == "zhang-fig2" else FIG4_KINDS):
             engine = {"rel_err": float(arr["rel_err"][i]), "iters": int(arr["iters"][i]),
                       "success": bool(arr["success"][i]), "kind": str(kind[i])}
-            oracle = oracle_run(diagram, cell, seed, i)
+            oracle = oracle_run(diagram, cell, starts, i)
             row = {"cell": rec["key"], "r": cell.r, "N": cell.N, "run": i, "engine": engine, "oracle": oracle,
                    "same_kind": engine["kind"] == oracle["kind"], "same_success": engine["success"] == oracle["success"]}
             if diagram == "zhang-fig2":
