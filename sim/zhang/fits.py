@@ -226,6 +226,15 @@ def _line_intervals(boot: dict, inside: list, x_of_r, q) -> dict:
     return out
 
 
+def grid_columns(finished) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """The finished zhang-fig4 cells as columns of the (r, N) grid: r (ascending) -> [(N, success per run)],
+    ascending in N."""
+    by_r: dict[int, list] = {}
+    for cell, arr in finished:
+        by_r.setdefault(int(cell.r), []).append((int(cell.N), np.asarray(arr["success"], bool)))
+    return {r: sorted(by_r[r], key=lambda c: c[0]) for r in sorted(by_r)}
+
+
 def nstar_grid_bootstrap(finished, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """Uncertainty of the Fig. 4 N* read off the (r, N) grid (:func:`transition_fit`): every (r, N) cell has its
     own draws, so each cell's runs are resampled on their own; per r a percentile interval of N* (+inf: the
@@ -234,12 +243,8 @@ def nstar_grid_bootstrap(finished, n_boot: int = 2000, seed: int = 0, level: flo
     N*; the interval covers the sampling of runs, not the interpolation between them."""
     rng = np.random.default_rng(seed)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    by_r: dict[int, list] = {}
-    for cell, arr in finished:
-        by_r.setdefault(int(cell.r), []).append((int(cell.N), np.asarray(arr["success"], bool)))
     per_r, boot = {}, {}
-    for r in sorted(by_r):
-        cols = sorted(by_r[r], key=lambda c: c[0])
+    for r, cols in grid_columns(finished).items():
         Ns = np.array([N for N, _ in cols], float)
         rates = np.stack([ok[rng.integers(0, len(ok), (n_boot, len(ok)))].mean(1) for _, ok in cols], 1)
         b = np.array([_rise_or_edge(Ns, rt) for rt in rates])

@@ -40,7 +40,7 @@ from scipy.stats import chi2
 
 from sim.core.config import param
 from sim.zhang.agd import AGD, run_agd
-from sim.zhang.fits import crossing, nstar_grid_bootstrap, saved_rows, transition_fit
+from sim.zhang.fits import crossing, grid_columns, nstar_grid_bootstrap, saved_rows, transition_fit
 
 LEVEL = 0.95
 
@@ -410,15 +410,10 @@ def nstar_grid_logistic(finished, level: float = 0.95) -> dict:
     then the weighted line N* = a + b r through them (:func:`nstar_line`, weights from the
     intervals).  An r whose rate never crosses 1/2 on the grid, or whose interval is open, is listed and left
     out of the line."""
-    by_r: dict[int, list] = {}
-    K = None
-    for cell, arr in finished:
-        K = int(cell.K)
-        ok = np.asarray(arr["success"], bool)
-        by_r.setdefault(int(cell.r), []).append((int(cell.N), int(ok.sum()), int(ok.size)))
     per_r, used = {}, []
-    for r in sorted(by_r):
-        N, k, n = (np.array(v) for v in zip(*sorted(by_r[r])))
+    for r, cols in grid_columns(finished).items():
+        N = np.array([N for N, _ in cols])
+        k, n = np.array([ok.sum() for _, ok in cols]), np.array([ok.size for _, ok in cols])
         try:
             fit = logistic_fit(N, k, n, level)
         except ValueError as exc:  # no crossing on the grid: all fail or all succeed
@@ -431,7 +426,7 @@ def nstar_grid_logistic(finished, level: float = 0.95) -> dict:
     line = None
     if len(used) >= 2:
         r_, ns, ci = zip(*used)
-        line = nstar_line(list(r_), list(ns), list(ci), [], K, level)
+        line = nstar_line(list(r_), list(ns), list(ci), [], int(finished[0][0].K), level)
     return {"level": level, "interval": "profile likelihood (chi^2_1)", "per_r": per_r, "line": line}
 
 

@@ -26,6 +26,7 @@ import itertools
 import json
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -34,6 +35,30 @@ from sim.zhang.sparse_reference import agd_one
 
 FIG4_KINDS = ("success", "cap", "stopped_away", "diverged")
 DIAGRAMS = ("zhang-fig2", "zhang-fig4")
+
+
+class Figure(NamedTuple):
+    """What the re-run needs of one figure: its cell type, the builder of a cell's draws and starts, its outcome
+    classes (in the order runs are picked) and how many runs share a draw."""
+
+    cell_type: type
+    starts: Callable
+    kinds: tuple[str, ...]
+    classify: Callable[[dict, int], np.ndarray]  # (a cell's arrays, its cap) -> outcome per run, one of kinds
+    runs_per_draw: Callable[[object], int]
+
+
+def figure(diagram: str) -> Figure:
+    """The :class:`Figure` of ``diagram`` (one of DIAGRAMS)."""
+    from sim.zhang.diagrams import Fig2Cell, Fig4Cell, fig2_starts, fig4_starts
+
+    if diagram == "zhang-fig2":
+        return Figure(Fig2Cell, fig2_starts, FIG2_KINDS, lambda arr, cap: classify_fig2_runs(arr),
+                      lambda cell: len(cell.lams))
+    if diagram == "zhang-fig4":
+        return Figure(Fig4Cell, fig4_starts, FIG4_KINDS,
+                      lambda arr, cap: classify_fig4_runs({**arr, "max_iter": cap}), lambda cell: 1)
+    raise ValueError(f"{diagram!r} is not one of {', '.join(DIAGRAMS)}")
 
 
 def classify_fig4_runs(arr) -> np.ndarray:
@@ -47,12 +72,6 @@ def classify_fig4_runs(arr) -> np.ndarray:
     return kind.astype(str)
 
 
-def _kinds(diagram: str, arr: dict, max_iter: int) -> np.ndarray:
-    if diagram == "zhang-fig2":
-        return classify_fig2_runs(arr)
-    return classify_fig4_runs({**arr, "max_iter": max_iter})
-
-
 def pick_runs(kind: np.ndarray, iters: np.ndarray, n: int, kinds: tuple[str, ...]) -> list[int]:
     """``n`` runs of a cell by their outcome ``kind`` (one of ``kinds``): its failures, taking one of each outcome
     class in turn (in the order of ``kinds``; run order within a class), then its successes from the most
@@ -64,20 +83,13 @@ def pick_runs(kind: np.ndarray, iters: np.ndarray, n: int, kinds: tuple[str, ...
     return (fails + ok)[:n]
 
 
-def cell_starts(diagram: str, cell, seed: int):
-    """The draws and starts of ``cell`` (seeded ``seed``, as the sweep seeds it), built by the figure's own
-    builder on the CPU."""
-    from sim.zhang.diagrams import fig2_starts, fig4_starts
-
-    return (fig2_starts if diagram == "zhang-fig2" else fig4_starts)(cell, seed, "cpu")
-
-
-def oracle_run(diagram: str, cell, starts, run: int) -> dict:
-    """Run ``run`` of ``cell`` by the numpy oracle, to the cell's cap; ``starts``: :func:`cell_starts`."""
+def oracle_run(fig: Figure, cell, starts, run: int) -> dict:
+    """Run ``run`` of ``cell`` by the numpy oracle, to the cell's cap; ``starts``: the cell's draws and starts
+    (``fig.starts``, seeded as the sweep seeds the cell)."""
     from sim.zhang.sparse_teacher import free_index
 
     inst, W0 = starts
-    per_draw = len(cell.lams) if diagram == "zhang-fig2" else 1
+    per_draw = fig.runs_per_draw(cell)
     idx = free_index(inst.M[run:run + 1])[0].numpy()
     omegas = [idx[j] for j in range(cell.K)]
     X, y = inst.X[run // per_draw].numpy(), inst.y[run].numpy()
@@ -103,7 +115,7 @@ def oracle_run(diagram: str, cell, starts, run: int) -> dict:
     rec = {"rel_err": e, "iters": int(t), "stopped": bool(stopped), "diverged": not finite,
            "err_at_90pct": seen.get("err_at_90pct", e)}  # a run that stopped earlier holds its final error
     rec["success"] = bool(finite and e < SUCCESS)
-    rec["kind"] = str(_kinds(diagram, {k: np.array([v]) for k, v in rec.items()}, cell.max_iter)[0])
+    rec["kind"] = str(fig.classify({k: np.array([v]) for k, v in rec.items()}, cell.max_iter)[0])
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     return rec
 
@@ -141,27 +153,26 @@ def _selected(diagram: str, cells: list[tuple[dict, dict]], rs: list[int]) -> li
 def compare_saved(folder: Path, rs: list[int], runs: int, say=print) -> list[dict]:
     from sim.core.config import from_dict
     from sim.core.sweep import cell_seed, load_results
-    from sim.zhang.diagrams import Fig2Cell, Fig4Cell
 
     manifest, cells = load_results(folder)
     diagram = manifest["diagram"]
     if diagram not in DIAGRAMS:
         raise ValueError(f"{folder} holds {diagram!r}, not one of {', '.join(DIAGRAMS)}")
-    cell_type = Fig2Cell if diagram == "zhang-fig2" else Fig4Cell
+    fig = figure(diagram)
     rows = []
     for rec, arr in _selected(diagram, cells, rs):
-        cell = from_dict(cell_type, {k: v for k, v in rec.items() if k != "key"})
-        seed = cell_seed(manifest["seed"], rec["key"])
-        kind = _kinds(diagram, arr, cell.max_iter)
-        starts = cell_starts(diagram, cell, seed)  # once per cell: every picked run reads its own slice
-        for i in pick_runs(kind, arr["iters"], runs, FIG2_KINDS if diagram == "zhang-fig2" else FIG4_KINDS):
+        cell = from_dict(fig.cell_type, {k: v for k, v in rec.items() if k != "key"})
+        kind = fig.classify(arr, cell.max_iter)
+        # once per cell, on the CPU: every picked run reads its own slice
+        starts = fig.starts(cell, cell_seed(manifest["seed"], rec["key"]), "cpu")
+        for i in pick_runs(kind, arr["iters"], runs, fig.kinds):
             engine = {"rel_err": float(arr["rel_err"][i]), "iters": int(arr["iters"][i]),
                       "success": bool(arr["success"][i]), "kind": str(kind[i])}
-            oracle = oracle_run(diagram, cell, starts, i)
+            oracle = oracle_run(fig, cell, starts, i)
             row = {"cell": rec["key"], "r": cell.r, "N": cell.N, "run": i, "engine": engine, "oracle": oracle,
                    "same_kind": engine["kind"] == oracle["kind"], "same_success": engine["success"] == oracle["success"]}
-            if diagram == "zhang-fig2":
-                row.update(draw=i // len(cell.lams), lam=float(arr["lam"][i]))
+            if "lam" in arr:  # Fig. 2: the draw and the distance of the run
+                row.update(draw=i // fig.runs_per_draw(cell), lam=float(arr["lam"][i]))
             say(json.dumps(row))
             rows.append(row)
     return rows
@@ -210,10 +221,10 @@ def main(argv=None) -> int:
     if target.exists():
         target = a.out / f"oracle_vs_engine-{time.strftime('%Y%m%dT%H%M%S')}.json"  # never overwrite
     from sim.core import provenance
-    from sim.core.sweep import load_results
 
     cells = per_cell(rows)
-    target.write_text(json.dumps({"diagram": load_results(a.results)[0]["diagram"], "results": str(a.results),
+    diagram = json.loads((a.results / "manifest.json").read_text())["diagram"]  # the cells were read once, above
+    target.write_text(json.dumps({"diagram": diagram, "results": str(a.results),
                                   "rs": rs, "runs": a.runs, "per_cell": cells, "rows": rows,
                                   "wall_s": round(time.perf_counter() - t0, 1),
                                   "git_commit": provenance.git_commit(), "versions": provenance.versions(),
